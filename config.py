@@ -1,0 +1,181 @@
+"""Configuration of every DDM stage: typed defaults, YAML overlays, command-line overrides.
+
+Key names follow the released DDM/ADVENT config (`cfg.NUM_CLASSES`, `cfg.TRAIN.LEARNING_RATE`,
+`cfg.TEST.INPUT_SIZE`, ...). Sizes are (width, height), as in the released code.
+
+    cfg = get_cfg('configs/gta2cityscapes.yaml', ['TRAIN.LEARNING_RATE=1e-3'])
+
+An overlay may only set keys that exist here, with a value of the default's type; anything else
+is a `ConfigError` naming the key. Functions receive `cfg` as an argument; the module-level
+`cfg` is the released default, kept for `from config import cfg` users.
+"""
+import copy
+import os
+
+import yaml
+from easydict import EasyDict
+
+from utils.errors import ConfigError
+
+PROJECT_ROOT = os.path.dirname(os.path.abspath(__file__))
+LIST_DIR = os.path.join(PROJECT_ROOT, 'dataset', 'cityscapes_list')
+
+_C = EasyDict()
+_C.SOURCE = 'GTA'                      # GTA | SYNTHIA
+_C.TARGET = 'Cityscapes'
+_C.NUM_CLASSES = 19                    # 19 for GTA5 -> Cityscapes, 16 for SYNTHIA -> Cityscapes
+_C.DEVICE = 'CPU'                      # CPU | Ascend | GPU: the only switch between devices
+_C.DEVICE_ID = 0
+_C.MODE = 'GRAPH'                      # GRAPH | PYNATIVE
+_C.NUM_WORKERS = 2                     # data-loading workers per device
+_C.DATA_DIRECTORY_SOURCE = 'data/GTA5'
+_C.DATA_LIST_SOURCE = 'data/GTA5/gta5_list/train.txt'
+_C.DATA_DIRECTORY_TARGET = 'data/Cityscapes'
+_C.DATA_LIST_TARGET = os.path.join(LIST_DIR, 'train.txt')        # D_U, the unlabeled pool
+_C.DATA_LIST_TARGET_LABELED = os.path.join(LIST_DIR, 'train_labeled_100.txt')  # D_T
+_C.EXP_ROOT = 'experiments'
+
+_C.MODEL = EasyDict()
+_C.MODEL.NAME = 'DeepLabv2'
+_C.MODEL.BLOCKS = (3, 4, 23, 3)        # ResNet-101; tests use (1, 1, 1, 1)
+_C.MODEL.WIDTH = 64                    # stem width; tests shrink it (parameter names unchanged)
+_C.MODEL.MULTI_LEVEL = True            # aux head `layer5` on layer3, main head `layer6` on layer4
+
+_C.TRAIN = EasyDict()
+_C.TRAIN.INPUT_SIZE_SOURCE = (1280, 720)   # GTA5; SYNTHIA configs use (1280, 760)
+_C.TRAIN.INPUT_SIZE_TARGET = (1024, 512)
+_C.TRAIN.IMG_MEAN = (104.00698793, 116.66876762, 122.67891434)  # BGR, Caffe-style, no std
+_C.TRAIN.IGNORE_LABEL = 255
+_C.TRAIN.BATCH_SIZE_SOURCE = 1
+_C.TRAIN.BATCH_SIZE_TARGET = 1
+_C.TRAIN.RESTORE_FROM = 'weights/DeepLab_resnet_pretrained_imagenet.ckpt'  # '' = random init
+_C.TRAIN.LEARNING_RATE = 2.5e-4        # backbone; heads use 10x
+_C.TRAIN.MOMENTUM = 0.9
+_C.TRAIN.WEIGHT_DECAY = 1e-4           # the paper's; the released config had 5e-4
+_C.TRAIN.POWER = 0.9                   # poly decay over MAX_ITERS
+_C.TRAIN.MAX_ITERS = 250000
+_C.TRAIN.EARLY_STOP = 120000           # training stops here; the schedule still spans MAX_ITERS
+_C.TRAIN.LAMBDA_SEG_MAIN = 1.0
+_C.TRAIN.LAMBDA_SEG_AUX = 0.1
+_C.TRAIN.FREEZE_BN = False             # False: batch statistics in training (released default)
+_C.TRAIN.AMP_LEVEL = 'auto'            # auto = O0 on CPU, O3 on Ascend, O2 on GPU
+_C.TRAIN.SAVE_PRED_EVERY = 2000        # checkpoint interval (iterations)
+_C.TRAIN.KEEP_CHECKPOINTS = 3          # newest K periodic checkpoints kept
+_C.TRAIN.EVAL_EVERY = 0                # validation interval (0 = never)
+_C.TRAIN.LOG_EVERY = 10
+_C.TRAIN.SNAPSHOT_DIR = ''
+_C.TRAIN.RANDOM_SEED = 1234
+_C.TRAIN.COLOR_TRANSFER = True         # LAB colour transfer of source to target statistics
+_C.TRAIN.MIX_AREA_RANGE = (0.0, 1.0)   # region mix: box area fraction 1 - lambda in this range
+_C.TRAIN.LAMBDA_KL = 0.5               # distillation
+_C.TRAIN.LAMBDA_CE = 1.0
+_C.TRAIN.TEMPERATURE = 1.0
+_C.TRAIN.PSEUDO_PORTION = 0.5          # class-balanced pseudo labels: median ...
+_C.TRAIN.PSEUDO_THRESHOLD_CAP = 0.9    # ... capped at 0.9
+_C.TRAIN.ROUNDS = 4                    # self-training rounds (4 GTA5, 3 SYNTHIA, 1 with 2975)
+
+_C.TEST = EasyDict()
+_C.TEST.INPUT_SIZE = (1024, 512)
+_C.TEST.OUTPUT_SIZE = (2048, 1024)
+_C.TEST.IMG_MEAN = (104.00698793, 116.66876762, 122.67891434)
+_C.TEST.SET = 'val'
+_C.TEST.DATA_LIST = os.path.join(LIST_DIR, 'val.txt')
+_C.TEST.INFO = os.path.join(LIST_DIR, 'info.json')   # 16-class models use info_16.json
+_C.TEST.BATCH_SIZE = 1
+
+cfg = _C
+
+
+def default_cfg():
+    """A fresh copy of the defaults, safe to modify."""
+    return copy.deepcopy(_C)
+
+
+def get_cfg(cfg_file=None, opts=()):
+    """Defaults, then the YAML file (if any), then `KEY.SUB=value` overrides, in that order."""
+    config = default_cfg()
+    if cfg_file:
+        if not os.path.isfile(cfg_file):
+            raise ConfigError(f'config file not found: {cfg_file}')
+        with open(cfg_file) as f:
+            try:
+                overlay = yaml.safe_load(f) or {}
+            except yaml.YAMLError as e:
+                raise ConfigError(f'{cfg_file}: not valid YAML ({e.__class__.__name__})') from e
+        if not isinstance(overlay, dict):
+            raise ConfigError(f'{cfg_file}: expected a mapping of config keys')
+        merge_into(config, overlay, source=cfg_file)
+    for opt in opts:
+        key, sep, text = opt.partition('=')
+        if not sep:
+            raise ConfigError(f'override {opt!r} is not of the form KEY=VALUE')
+        merge_into(config, _nested(key.strip(), yaml.safe_load(text)), source='command line')
+    return config
+
+
+def _nested(dotted_key, value):
+    out = value
+    for part in reversed(dotted_key.split('.')):
+        out = {part: out}
+    return out
+
+
+def merge_into(config, overlay, source, prefix=''):
+    """Set `overlay`'s values in `config`, refusing unknown keys and wrong types."""
+    for key, value in overlay.items():
+        name = prefix + str(key)
+        if key not in config:
+            raise ConfigError(f'{source}: unknown config key {name}')
+        default = config[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f'{source}: {name} is a section, got {value!r}')
+            merge_into(default, value, source, name + '.')
+        else:
+            config[key] = _coerce(value, default, name, source)
+
+
+def _coerce(value, default, name, source):
+    # YAML has no tuples and writes 1e-4 as a string unless it has a dot: accept both spellings.
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, tuple):
+        ok = isinstance(value, (list, tuple)) and len(value) == len(default) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        value = tuple(type(d)(v) for d, v in zip(default, value)) if ok else value
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ConfigError(f'{source}: {name} must be {_describe(default)}, got {value!r}')
+    return value
+
+
+def _describe(default):
+    if isinstance(default, tuple):
+        return f'a list of {len(default)} numbers'
+    return type(default).__name__
+
+
+def to_plain(config):
+    """Plain dicts and lists, for YAML/JSON dumps and checkpoints."""
+    if isinstance(config, dict):
+        return {k: to_plain(v) for k, v in config.items()}
+    if isinstance(config, (tuple, list)):
+        return [to_plain(v) for v in config]
+    return config
+
+
+def dump_cfg(config, path):
+    """Write the effective config as YAML (atomically: a run dir never holds half a config)."""
+    from utils.serialization import atomic_write_text
+    atomic_write_text(path, yaml.safe_dump(to_plain(config), sort_keys=False))

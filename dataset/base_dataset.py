@@ -1,0 +1,129 @@
+"""List-file datasets of images and labels; Cityscapes, GTA5 and SYNTHIA add only what differs.
+
+A dataset maps an index to an RGB uint8 image and a train-id label (uint8, 255 = ignore),
+both resized to the configured sizes (`load`), or to the network's input: CHW float32, BGR,
+mean subtracted (`__getitem__`). Mixing and colour transfer work on the `load` form.
+"""
+import json
+import os
+from abc import ABC, abstractmethod
+
+import numpy as np
+from PIL import Image
+
+from utils.errors import DataError
+
+IGNORE_LABEL = 255
+
+
+def load_class_info(info_path):
+    """(class names, palette, label-id -> train-id lookup table of 256 entries)."""
+    if not os.path.isfile(info_path):
+        raise DataError(f'class table not found: {info_path}')
+    with open(info_path) as f:
+        info = json.load(f)
+    lut = np.full(256, IGNORE_LABEL, dtype=np.uint8)
+    for label_id, train_id in info['label2train']:
+        if 0 <= label_id < 256:
+            lut[label_id] = train_id
+    return info['label'], [tuple(c) for c in info['palette'][:info['classes']]], lut
+
+
+def map_labels(label_ids, lut):
+    """Label ids -> train ids; ids outside the table (any id >= len(lut)) become 255."""
+    label_ids = np.asarray(label_ids)
+    inside = label_ids < len(lut)
+    return np.where(inside, lut[np.where(inside, label_ids, 0)], IGNORE_LABEL).astype(np.uint8)
+
+
+def read_image(path, mode='RGB'):
+    """Decode an image file fully, so a truncated or corrupt file fails here, naming itself."""
+    if not os.path.isfile(path):
+        raise DataError(f'image not found: {path}')
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.convert(mode) if mode and img.mode != mode else img.copy()
+    except (OSError, SyntaxError, ValueError) as e:
+        raise DataError(f'cannot read image {path}: {e}') from None
+
+
+def to_network_input(rgb, mean):
+    """HWC RGB uint8 -> CHW BGR float32 with the Caffe mean subtracted (no std division)."""
+    bgr = rgb[:, :, ::-1].astype(np.float32) - np.asarray(mean, dtype=np.float32)
+    return np.ascontiguousarray(bgr.transpose(2, 0, 1))
+
+
+def read_list(list_path, max_items=None):
+    if not os.path.isfile(list_path):
+        raise DataError(f'list file not found: {list_path}')
+    with open(list_path) as f:
+        names = [line.strip() for line in f if line.strip()]
+    if not names:
+        raise DataError(f'list file is empty: {list_path}')
+    return names[:max_items] if max_items else names
+
+
+class BaseDataset(ABC):
+    """Images named in a list file under `root`, optionally with labels.
+
+    Subclasses say where an image and its label live (`image_path`, `label_path`) and how a
+    label file becomes train ids (`read_label`). `image_size` and `label_size` are (w, h);
+    a label_size of None keeps the label at the image size.
+    """
+
+    def __init__(self, root, list_path, image_size, mean, label_lut=None, label_size=None,
+                 labeled=True, max_items=None):
+        if not os.path.isdir(root):
+            raise DataError(f'dataset root not found: {root}')
+        self.root = root
+        self.list_path = list_path
+        self.names = read_list(list_path, max_items)
+        self.image_size = tuple(image_size)
+        self.label_size = tuple(label_size or image_size)
+        self.mean = mean
+        self.label_lut = label_lut
+        self.labeled = labeled
+        self.check_files()
+
+    @abstractmethod
+    def image_path(self, name):
+        """Path of the image named `name` in the list file."""
+
+    @abstractmethod
+    def label_path(self, name):
+        """Path of its label file."""
+
+    def read_label(self, path):
+        """Train ids (uint8, 255 ignore) of the label file at `path`, at its own size."""
+        return map_labels(np.asarray(read_image(path, mode=None)), self.label_lut)
+
+    def check_files(self):
+        # Fail before any training step, naming the first missing file of the list.
+        for name in self.names:
+            paths = [self.image_path(name)] + ([self.label_path(name)] if self.labeled else [])
+            for path in paths:
+                if not os.path.isfile(path):
+                    raise DataError(f'{self.list_path}: {name}: file not found: {path}')
+
+    def __len__(self):
+        return len(self.names)
+
+    def load(self, index):
+        """(RGB uint8 HWC image, uint8 train-id label or None) at the configured sizes."""
+        name = self.names[index]
+        image = read_image(self.image_path(name))
+        if image.size != self.image_size:
+            image = image.resize(self.image_size, Image.BICUBIC)
+        if not self.labeled:
+            return np.asarray(image), None
+        label = self.read_label(self.label_path(name))
+        if label.shape[::-1] != self.label_size:
+            label = np.asarray(Image.fromarray(label).resize(self.label_size, Image.NEAREST))
+        return np.asarray(image), label
+
+    def __getitem__(self, index):
+        image, label = self.load(index)
+        if label is None:
+            label = np.full(self.label_size[::-1], IGNORE_LABEL, dtype=np.uint8)
+        return to_network_input(image, self.mean), label.astype(np.int32), np.int32(index)

@@ -1,0 +1,91 @@
+"""Evaluate a DeepLab-v2 checkpoint on Cityscapes val: mIoU-19/16/13 and per-class IoU.
+
+    python eval.py --data_path /data/Cityscapes --pretrained weights/ddm_gta_100.ckpt
+
+The 500 val images are fed at 1024x512; the main head's logits are upsampled bilinearly
+(align_corners=True) to 2048x1024 and compared with the labels mapped by label2train.
+"""
+import argparse
+import os
+
+import numpy as np
+
+from config import LIST_DIR, get_cfg
+from dataset.base_dataset import load_class_info
+from dataset.cityscapes import cityscapes_val
+from net.deeplabv2 import build_model
+from utils.checkpoint import load_net_checkpoint
+from utils.device import DEVICES, setup_device
+from utils.errors import ConfigError, DataError, run_cli
+from utils.evaluation import evaluate
+from utils.func import format_table
+from utils.serialization import atomic_write_json
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--data_path', required=True, help='Cityscapes root (leftImg8bit/, gtFine/)')
+    parser.add_argument('--pretrained', required=True, help='checkpoint to evaluate (.ckpt)')
+    parser.add_argument('--cfg', default=None, help='YAML config overlay (configs/*.yaml)')
+    parser.add_argument('--device', choices=DEVICES, default=None, help='default: cfg.DEVICE')
+    parser.add_argument('--device_id', type=int, default=None)
+    parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
+                        help='19 (GTA5 models) or 16 (SYNTHIA models); default: cfg.NUM_CLASSES')
+    parser.add_argument('--list', default=None, help='image list (default: the 500 val images)')
+    parser.add_argument('--save_pred', default=None,
+                        help='directory for colourised and labelId prediction PNGs')
+    parser.add_argument('--output', default=None,
+                        help='results JSON (default: SAVE_PRED/results.json or '
+                             'eval_results/CKPT_NAME.json)')
+    parser.add_argument('--num_workers', type=int, default=None)
+    parser.add_argument('--opts', nargs='*', default=[], metavar='KEY=VALUE',
+                        help='config overrides, e.g. TEST.INPUT_SIZE=[512,256]')
+    return parser.parse_args(argv)
+
+
+def resolve_cfg(args):
+    cfg = get_cfg(args.cfg, args.opts)
+    if args.device:
+        cfg.DEVICE = args.device
+    if args.device_id is not None:
+        cfg.DEVICE_ID = args.device_id
+    if args.num_workers is not None:
+        cfg.NUM_WORKERS = args.num_workers
+    if args.num_classes:
+        cfg.NUM_CLASSES = args.num_classes
+        cfg.TEST.INFO = os.path.join(LIST_DIR, 'info_16.json' if args.num_classes == 16
+                                     else 'info.json')
+    return cfg
+
+
+def main(args):
+    cfg = resolve_cfg(args)
+    if not os.path.isdir(args.data_path):
+        raise DataError(f'--data_path: dataset root not found: {args.data_path}')
+    class_names, palette, label_lut = load_class_info(cfg.TEST.INFO)
+    if len(class_names) != cfg.NUM_CLASSES:
+        raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
+                          f'NUM_CLASSES is {cfg.NUM_CLASSES}')
+    dataset = cityscapes_val(cfg, args.data_path, args.list)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    net = build_model(cfg)
+    load_net_checkpoint(net, args.pretrained)
+
+    summary, hist = evaluate(net, dataset, cfg.NUM_CLASSES, class_names, cfg.NUM_WORKERS,
+                             args.save_pred, palette, label_lut)
+    print(format_table(summary))
+
+    stem = os.path.splitext(os.path.basename(args.pretrained))[0]
+    output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
+                             else os.path.join('eval_results', stem + '.json'))
+    atomic_write_json(output, {'checkpoint': os.path.abspath(args.pretrained),
+                               'data_path': os.path.abspath(args.data_path),
+                               'list': os.path.abspath(dataset.list_path),
+                               'num_images': len(dataset), **summary,
+                               'confusion_matrix': np.asarray(hist).tolist()})
+    print(f'results written to {output}')
+    return summary
+
+
+if __name__ == '__main__':
+    run_cli(main, parse_args())

@@ -1,0 +1,160 @@
+"""eval.py end to end on generated Cityscapes-layout sets, and every bad input."""
+import json
+import os
+import subprocess
+import sys
+
+import mindspore as ms
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, TINY_CFG, write_cityscapes_val
+from dataset.base_dataset import load_class_info, map_labels
+from dataset.cityscapes import CityscapesDataset
+from net.deeplabv2 import build_model
+from utils.checkpoint import save_checkpoint
+
+CAR_ID, CAR_TRAIN_ID = 26, 13
+
+
+def constant_prediction_ckpt(cfg, path, train_id, num_classes=None):
+    """A tiny net whose main head predicts `train_id` everywhere (zero weights, one bias)."""
+    net = build_model(cfg, num_classes)
+    for name, param in net.parameters_and_names():
+        if name.startswith('layer6.'):
+            value = np.zeros(param.shape, np.float32)
+            if name == 'layer6.conv2d_list.0.bias':
+                value[train_id] = 1.0
+            param.set_data(ms.Tensor(value))
+    save_checkpoint(str(path), net)
+    return str(path)
+
+
+def run_eval(*args):
+    cmd = [sys.executable, 'eval.py', '--cfg', TINY_CFG, *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def car_world(tmp_path, tiny_cfg):
+    """Two val images labelled car except a band of unlabeled (id 0) pixels."""
+    labels = []
+    for _ in range(2):
+        label = np.full((64, 128), CAR_ID, np.uint8)
+        label[:6] = 0
+        labels.append(label)
+    list_path = write_cityscapes_val(str(tmp_path / 'cs'), labels)
+    good = constant_prediction_ckpt(tiny_cfg, tmp_path / 'good.ckpt', CAR_TRAIN_ID)
+    wrong = constant_prediction_ckpt(tiny_cfg, tmp_path / 'wrong.ckpt', 0)
+    return str(tmp_path / 'cs'), list_path, good, wrong
+
+
+def test_perfect_checkpoint_scores_100_and_writes_predictions(car_world, tmp_path):
+    data, list_path, good, _ = car_world
+    pred_dir = tmp_path / 'pred'
+    result = run_eval('--data_path', data, '--pretrained', good, '--list', list_path,
+                      '--save_pred', str(pred_dir))
+    assert result.returncode == 0, result.stderr
+    assert 'mIoU-19 100.00' in result.stdout.replace('  ', ' ')
+    summary = json.loads((pred_dir / 'results.json').read_text())
+    assert summary['mIoU-19'] == 100.0 and summary['per_class']['car'] == 100.0
+    assert summary['num_images'] == 2
+    name = 'frankfurt_000000_000000_leftImg8bit.png'
+    label_ids = np.asarray(Image.open(pred_dir / 'labelIds' / name))
+    assert label_ids.shape == (64, 128) and (label_ids == CAR_ID).all()
+    colour = Image.open(pred_dir / 'color' / name).convert('RGB')
+    assert colour.getpixel((5, 5)) == (0, 0, 142)   # the Cityscapes colour of car
+
+
+def test_wrong_checkpoint_scores_less(car_world, tmp_path):
+    data, list_path, _, wrong = car_world
+    out = tmp_path / 'wrong.json'
+    result = run_eval('--data_path', data, '--pretrained', wrong, '--list', list_path,
+                      '--output', str(out))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())['mIoU-19'] == 0.0
+
+
+def test_sixteen_class_model(car_world, tmp_path, tiny_cfg):
+    data, list_path, _, _ = car_world
+    ckpt = constant_prediction_ckpt(tiny_cfg, tmp_path / 'c16.ckpt', 12, num_classes=16)
+    out = tmp_path / 'r16.json'
+    result = run_eval('--data_path', data, '--pretrained', ckpt, '--list', list_path,
+                      '--num_classes', '16', '--output', str(out))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(out.read_text())
+    assert summary['per_class']['car'] == 100.0 and summary['mIoU-13'] == 100.0
+
+
+def one_line_error(result, *needles):
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert len(lines) == 1 and 'Traceback' not in result.stderr, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_bad_inputs_give_one_line_errors(car_world, tmp_path, tiny_cfg):
+    data, list_path, good, _ = car_world
+    one_line_error(run_eval('--data_path', str(tmp_path / 'nope'), '--pretrained', good),
+                   'nope')
+    one_line_error(run_eval('--data_path', data, '--pretrained', good, '--list',
+                            str(tmp_path / 'missing.txt')), 'missing.txt')
+    one_line_error(run_eval('--data_path', data, '--pretrained', str(tmp_path / 'no.ckpt'),
+                            '--list', list_path), 'no.ckpt')
+    # a list naming an image that is not there
+    bad_list = tmp_path / 'bad_list.txt'
+    bad_list.write_text('frankfurt/frankfurt_000000_000009_leftImg8bit.png\n')
+    one_line_error(run_eval('--data_path', data, '--pretrained', good, '--list', str(bad_list)),
+                   'frankfurt_000000_000009_leftImg8bit.png')
+    # a missing label
+    label = os.path.join(data, 'gtFine/val/frankfurt/frankfurt_000000_000001_gtFine_labelIds.png')
+    os.rename(label, label + '.bak')
+    one_line_error(run_eval('--data_path', data, '--pretrained', good, '--list', list_path),
+                   'frankfurt_000000_000001_gtFine_labelIds.png')
+    os.rename(label + '.bak', label)
+    # an empty list
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('\n')
+    one_line_error(run_eval('--data_path', data, '--pretrained', good, '--list', str(empty)),
+                   'empty')
+
+
+def test_corrupt_image_and_checkpoints(car_world, tmp_path, tiny_cfg):
+    data, list_path, good, _ = car_world
+    image = os.path.join(data, 'leftImg8bit/val/frankfurt/frankfurt_000000_000001_leftImg8bit.png')
+    with open(image, 'r+b') as f:
+        f.truncate(100)
+    one_line_error(run_eval('--data_path', data, '--pretrained', good, '--list', list_path),
+                   'frankfurt_000000_000001_leftImg8bit.png')
+    corrupt = tmp_path / 'corrupt.ckpt'
+    corrupt.write_bytes(b'not a checkpoint at all')
+    one_line_error(run_eval('--data_path', data, '--pretrained', str(corrupt), '--list', list_path),
+                   'corrupt.ckpt')
+    ckpt16 = constant_prediction_ckpt(tiny_cfg, tmp_path / 'c16.ckpt', 1, num_classes=16)
+    one_line_error(run_eval('--data_path', data, '--pretrained', ckpt16, '--list', list_path),
+                   '16 classes', '--num_classes')
+    net = build_model(tiny_cfg)
+    params = {n: p for n, p in net.parameters_and_names() if n != 'layer2.0.conv2.weight'}
+    extra = {'layer9.weight': ms.Parameter(ms.Tensor(np.zeros(3, np.float32)), 'layer9.weight')}
+    partial = tmp_path / 'partial.ckpt'
+    ms.save_checkpoint([{'name': n, 'data': p} for n, p in {**params, **extra}.items()],
+                       str(partial))
+    one_line_error(run_eval('--data_path', data, '--pretrained', str(partial), '--list',
+                            list_path), 'layer2.0.conv2.weight', 'layer9.weight')
+
+
+def test_label_mapping_on_real_cityscapes_sample(cityscapes_sample):
+    root, list_path = cityscapes_sample
+    _, _, lut = load_class_info(os.path.join(ROOT, 'dataset/cityscapes_list/info.json'))
+    dataset = CityscapesDataset(root, list_path, 'val', (256, 128), (104.0, 117.0, 123.0),
+                                os.path.join(ROOT, 'dataset/cityscapes_list/info.json'))
+    image, label, index = dataset[0]
+    assert image.shape == (3, 128, 256) and image.dtype == np.float32
+    expected = np.asarray(Image.open(os.path.join(
+        root, 'gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_labelTrainIds.png')))
+    agreement = (label == expected).mean()
+    assert agreement >= 0.997, agreement
+    ids = np.array([7, 26, 0, 34, 255, 33])
+    assert map_labels(ids, lut).tolist() == [0, 13, 255, 255, 255, 18]

@@ -1,0 +1,54 @@
+"""Evaluation on a labeled set: main head, bilinear upsampling to the label size, argmax.
+
+One function serves eval.py and the validation inside training.
+"""
+import os
+
+import mindspore as ms
+import numpy as np
+from mindspore import nn, ops
+from tqdm import tqdm
+
+from dataset.pipeline import eval_loader, iterate
+from net.deeplabv2 import upsample
+from utils.func import ConfusionMatrix
+from utils.serialization import atomic_save_image
+from utils.visualize import colorize, train_ids_to_label_ids
+
+
+class Predictor(nn.Cell):
+    """Train ids at `output_hw` from the main head (align_corners=True, as released)."""
+
+    def __init__(self, net, output_hw):
+        super().__init__()
+        self.net = net
+        self.output_hw = tuple(output_hw)
+
+    def construct(self, image):
+        _, pred_main = self.net(image)
+        return ops.argmax(upsample(pred_main, self.output_hw), dim=1).astype(ms.uint8)
+
+
+def evaluate(net, dataset, num_classes, class_names=None, num_workers=1, save_pred=None,
+             palette=None, label_lut=None, progress=True):
+    """Confusion-matrix summary of `net` on `dataset` (mIoUs and per-class IoU, in %).
+
+    With `save_pred`, also writes `color/NAME` (Cityscapes palette) and `labelIds/NAME`
+    (label ids, as cityscapesScripts' evaluation reads them) for every image.
+    """
+    was_training = net.training
+    net.set_train(False)
+    predictor = Predictor(net, dataset.label_size[::-1])
+    matrix = ConfusionMatrix(num_classes)
+    batches = iterate(eval_loader(dataset, num_workers))
+    for batch in tqdm(batches, total=len(dataset), desc='eval', disable=not progress,
+                      dynamic_ncols=True):
+        pred = predictor(ms.Tensor(batch['image'])).asnumpy()[0]
+        matrix.update(batch['label'][0], pred)
+        if save_pred:
+            name = os.path.basename(dataset.names[int(batch['index'][0])])
+            atomic_save_image(os.path.join(save_pred, 'color', name), colorize(pred, palette))
+            atomic_save_image(os.path.join(save_pred, 'labelIds', name),
+                              train_ids_to_label_ids(pred, label_lut))
+    net.set_train(was_training)
+    return matrix.summary(class_names), matrix.hist

@@ -1,0 +1,45 @@
+"""Atomic writes: a reader (or a resumed run) never sees a half-written file."""
+import json
+import os
+import tempfile
+
+
+def atomic_path(path):
+    """A temporary file beside `path` (same filesystem, so os.replace is atomic).
+
+    It keeps `path`'s extension: writers pick the format from it, and
+    mindspore.save_checkpoint appends `.ckpt` to any other name.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
+                               suffix='.tmp' + os.path.splitext(path)[1], dir=directory)
+    os.close(fd)
+    return tmp
+
+
+def atomic_write(path, write_fn):
+    """Call `write_fn(tmp_path)`, then rename the result onto `path`; remove it on failure."""
+    tmp = atomic_path(path)
+    try:
+        write_fn(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_text(path, text):
+    def write(tmp):
+        with open(tmp, 'w') as f:
+            f.write(text)
+    atomic_write(path, write)
+
+
+def atomic_write_json(path, obj):
+    atomic_write_text(path, json.dumps(obj, indent=2) + '\n')
+
+
+def atomic_save_image(path, image):
+    atomic_write(path, image.save)
