@@ -33,6 +33,7 @@ _C.DATA_LIST_SOURCE = 'data/GTA5/gta5_list/train.txt'
 _C.DATA_DIRECTORY_TARGET = 'data/Cityscapes'
 _C.DATA_LIST_TARGET = os.path.join(LIST_DIR, 'train.txt')        # D_U, the unlabeled pool
 _C.DATA_LIST_TARGET_LABELED = os.path.join(LIST_DIR, 'train_labeled_100.txt')  # D_T
+_C.EXCLUDE_LABELED_FROM_UNLABELED = False  # D_U without D_T (the paper keeps them in)
 _C.EXP_ROOT = 'experiments'
 
 _C.MODEL = EasyDict()
@@ -58,7 +59,8 @@ _C.TRAIN.EARLY_STOP = 120000           # training stops here; the schedule still
 _C.TRAIN.LAMBDA_SEG_MAIN = 1.0
 _C.TRAIN.LAMBDA_SEG_AUX = 0.1
 _C.TRAIN.FREEZE_BN = False             # False: batch statistics in training (released default)
-_C.TRAIN.AMP_LEVEL = 'auto'            # auto = O0 on CPU, O3 on Ascend, O2 on GPU
+_C.TRAIN.AMP_LEVEL = 'auto'            # auto = O0 on CPU, O2 on Ascend and GPU; or O0..O3
+_C.TRAIN.JIT_STEP = 'auto'             # ms.jit around the whole step: auto (off on CPU) | on | off
 _C.TRAIN.SAVE_PRED_EVERY = 2000        # checkpoint interval (iterations)
 _C.TRAIN.KEEP_CHECKPOINTS = 3          # newest K periodic checkpoints kept
 _C.TRAIN.EVAL_EVERY = 0                # validation interval (0 = never)
@@ -91,10 +93,12 @@ def default_cfg():
     return copy.deepcopy(_C)
 
 
-def get_cfg(cfg_file=None, opts=()):
-    """Defaults, then the YAML file (if any), then `KEY.SUB=value` overrides, in that order."""
+def get_cfg(cfg_files=None, opts=()):
+    """Defaults, then each YAML file in order, then `KEY.SUB=value` overrides."""
     config = default_cfg()
-    if cfg_file:
+    if isinstance(cfg_files, str):
+        cfg_files = [cfg_files]
+    for cfg_file in cfg_files or ():
         if not os.path.isfile(cfg_file):
             raise ConfigError(f'config file not found: {cfg_file}')
         with open(cfg_file) as f:
@@ -179,3 +183,21 @@ def dump_cfg(config, path):
     """Write the effective config as YAML (atomically: a run dir never holds half a config)."""
     from utils.serialization import atomic_write_text
     atomic_write_text(path, yaml.safe_dump(to_plain(config), sort_keys=False))
+
+
+def add_config_args(parser):
+    """The config options every script shares: --cfg, --device, --opts."""
+    parser.add_argument('--cfg', nargs='+', default=None,
+                        help='YAML config overlays (configs/*.yaml), applied in order')
+    parser.add_argument('--device', choices=('CPU', 'Ascend', 'GPU'), default=None,
+                        help='default: cfg.DEVICE')
+    parser.add_argument('--opts', nargs='*', default=[], metavar='KEY=VALUE',
+                        help='config overrides, e.g. TRAIN.MAX_ITERS=1000')
+
+
+def cfg_from_args(args):
+    """The effective config of a script's arguments (see add_config_args)."""
+    config = get_cfg(args.cfg, args.opts)
+    if args.device:
+        config.DEVICE = args.device
+    return config

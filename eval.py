@@ -10,12 +10,12 @@ import os
 
 import numpy as np
 
-from config import LIST_DIR, get_cfg
+from config import LIST_DIR, add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info
 from dataset.cityscapes import cityscapes_val
 from net.deeplabv2 import build_model
 from utils.checkpoint import load_net_checkpoint
-from utils.device import DEVICES, setup_device
+from utils.device import setup_device
 from utils.errors import ConfigError, DataError, run_cli
 from utils.evaluation import evaluate
 from utils.func import format_table
@@ -26,8 +26,6 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data_path', required=True, help='Cityscapes root (leftImg8bit/, gtFine/)')
     parser.add_argument('--pretrained', required=True, help='checkpoint to evaluate (.ckpt)')
-    parser.add_argument('--cfg', default=None, help='YAML config overlay (configs/*.yaml)')
-    parser.add_argument('--device', choices=DEVICES, default=None, help='default: cfg.DEVICE')
     parser.add_argument('--device_id', type=int, default=None)
     parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
                         help='19 (GTA5 models) or 16 (SYNTHIA models); default: cfg.NUM_CLASSES')
@@ -38,15 +36,12 @@ def parse_args(argv=None):
                         help='results JSON (default: SAVE_PRED/results.json or '
                              'eval_results/CKPT_NAME.json)')
     parser.add_argument('--num_workers', type=int, default=None)
-    parser.add_argument('--opts', nargs='*', default=[], metavar='KEY=VALUE',
-                        help='config overrides, e.g. TEST.INPUT_SIZE=[512,256]')
+    add_config_args(parser)
     return parser.parse_args(argv)
 
 
 def resolve_cfg(args):
-    cfg = get_cfg(args.cfg, args.opts)
-    if args.device:
-        cfg.DEVICE = args.device
+    cfg = cfg_from_args(args)
     if args.device_id is not None:
         cfg.DEVICE_ID = args.device_id
     if args.num_workers is not None:

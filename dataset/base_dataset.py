@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from utils.errors import DataError
+from utils.serialization import atomic_write_text
 
 IGNORE_LABEL = 255
 
@@ -62,6 +63,11 @@ def read_list(list_path, max_items=None):
     if not names:
         raise DataError(f'list file is empty: {list_path}')
     return names[:max_items] if max_items else names
+
+
+def write_list(path, lines):
+    """A list file, one name a line, written atomically."""
+    atomic_write_text(path, ''.join(line + '\n' for line in lines))
 
 
 class BaseDataset(ABC):

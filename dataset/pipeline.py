@@ -1,16 +1,86 @@
-"""mindspore.dataset pipelines over the list-file datasets."""
+"""mindspore.dataset pipelines over the list-file datasets.
+
+Training streams are indexed by step, not epoch. Every draw (which image, which crop and box,
+which colour reference) is a function of the seed and the *global* sample index
+g = m * num_shards + shard_id of this shard's m-th sample, so:
+- the stream is the same with any number of workers;
+- a run resumed at step k continues exactly where the interrupted one was;
+- across ranks each epoch of a dataset is one permutation, split disjointly and completely.
+Mixing happens here, so the compiled training step always sees fixed shapes.
+"""
+import functools
 import re
 
 import mindspore.dataset as ds
+import numpy as np
 
+from dataset.base_dataset import to_network_input
+from dataset.color_transfer import lab_color_transfer
+from dataset.mixing import region_mix_pair
 from utils.errors import DataError
 
-COLUMNS = ['image', 'label', 'index']
+EVAL_COLUMNS = ['image', 'label', 'index']
+
+
+@functools.lru_cache(maxsize=8)
+def _permutation(num_items, seed, epoch):
+    return np.random.default_rng([seed, epoch]).permutation(num_items)
+
+
+def epoch_index(num_items, g, seed):
+    """The item of global sample `g`: each run of `num_items` samples is a new permutation."""
+    epoch, position = divmod(g, num_items)
+    return int(_permutation(num_items, seed, epoch)[position])
+
+
+class StepSamples:
+    """Random-access source: sample m of this shard, built from one item of each stream.
+
+    `streams` maps a name to a dataset; `build(rng, items)` turns the loaded
+    `{name: (rgb, label)}` into the stage's columns. Stream i draws its own permutation
+    (seed + i), so streams of different lengths cycle independently.
+    """
+
+    def __init__(self, streams, build, seed, num_samples, num_shards=1, shard_id=0):
+        self.streams = streams
+        self.build = build
+        self.seed = seed
+        self.num_samples = num_samples
+        self.num_shards = num_shards
+        self.shard_id = shard_id
+
+    def global_index(self, m):
+        return m * self.num_shards + self.shard_id
+
+    def item_indices(self, m):
+        g = self.global_index(m)
+        return {name: epoch_index(len(dataset), g, self.seed + i)
+                for i, (name, dataset) in enumerate(self.streams.items())}
+
+    def __len__(self):
+        return self.num_samples
+
+    def __getitem__(self, m):
+        indices = self.item_indices(m)
+        items = {name: self.streams[name].load(idx) for name, idx in indices.items()}
+        rng = np.random.default_rng([self.seed, self.global_index(m), 1])
+        return self.build(rng, items)
+
+
+def train_loader(streams, build, columns, batch_size, start_step, num_steps, seed,
+                 num_workers=1, num_shards=1, shard_id=0):
+    """Batches for steps start_step .. start_step + num_steps - 1 of this shard."""
+    first, last = start_step * batch_size, (start_step + num_steps) * batch_size
+    source = StepSamples(streams, build, seed, last, num_shards, shard_id)
+    loader = ds.GeneratorDataset(source, columns, sampler=range(first, last),
+                                 num_parallel_workers=max(1, num_workers),
+                                 python_multiprocessing=num_workers > 1)
+    return loader.batch(batch_size, drop_remainder=True)
 
 
 def eval_loader(dataset, num_workers=1, num_shards=None, shard_id=None):
     """Every image once, in list order (or this rank's shard of them), batch 1."""
-    loader = ds.GeneratorDataset(dataset, COLUMNS, shuffle=False,
+    loader = ds.GeneratorDataset(dataset, EVAL_COLUMNS, shuffle=False,
                                  num_parallel_workers=max(1, num_workers),
                                  python_multiprocessing=num_workers > 1,
                                  num_shards=num_shards, shard_id=shard_id)
@@ -30,3 +100,52 @@ def iterate(loader):
         if found:
             raise DataError(found.group(1).strip()) from None
         raise
+
+
+# What each stage's step consumes. `items` holds (RGB uint8 image, train-id label) per stream;
+# the `reference` stream (random unlabeled target images) feeds colour transfer.
+
+def _source_image(items, color_transfer):
+    image, label = items['source']
+    if color_transfer:
+        image = lab_color_transfer(image, items['reference'][0])
+    return image, label
+
+
+def labeled_sample(rng, items, mean, stream='target'):
+    """One labeled image of `stream` (target-only or source-only training)."""
+    image, label = items[stream]
+    return to_network_input(image, mean), label.astype(np.int32)
+
+
+def region_mixed_sample(rng, items, mean, color_transfer, area_range):
+    """Stage 1a: a box of the (colour-transferred, cropped) source pasted into the target."""
+    source_image, source_label = _source_image(items, color_transfer)
+    target_image, target_label = items['target']
+    image, label, _ = region_mix_pair(rng, source_image, source_label, target_image,
+                                      target_label, area_range)
+    return to_network_input(image, mean), label.astype(np.int32)
+
+
+def sample_level_pair(rng, items, mean, color_transfer):
+    """Stage 1b: one source and one target labeled image per step, each at its own size."""
+    source_image, source_label = _source_image(items, color_transfer)
+    target_image, target_label = items['target']
+    return (to_network_input(source_image, mean), source_label.astype(np.int32),
+            to_network_input(target_image, mean), target_label.astype(np.int32))
+
+
+def distill_sample(rng, items, mean):
+    """Stage 2: a labeled target image with its label, and an unlabeled target image."""
+    target_image, target_label = items['target']
+    unlabeled_image, _ = items['unlabeled']
+    return (to_network_input(target_image, mean), target_label.astype(np.int32),
+            to_network_input(unlabeled_image, mean))
+
+
+STAGE_COLUMNS = {
+    'labeled': ['image', 'label'],
+    'region': ['image', 'label'],
+    'sample': ['image_src', 'label_src', 'image_trg', 'label_trg'],
+    'distill': ['image_trg', 'label_trg', 'image_unl'],
+}

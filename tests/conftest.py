@@ -51,3 +51,30 @@ def cityscapes_sample(tmp_path):
     list_path = root / 'val.txt'
     list_path.write_text('frankfurt/frankfurt_000000_000294_leftImg8bit.png\n')
     return str(root), str(list_path)
+
+
+def run_script(script, *args, timeout=600):
+    """Run one of the project's scripts as a user would; returns the CompletedProcess."""
+    import subprocess
+    import sys
+    cmd = [sys.executable, script, *map(str, args)]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_error(result, *needles):
+    """The script failed with exit 2 and one `error:` line naming each needle."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert len(lines) == 1 and 'Traceback' not in result.stderr, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture(scope='session')
+def generated(tmp_path_factory):
+    """Generated GTA5- and Cityscapes-layout data at the tiny config's sizes, and its overlay."""
+    from dataset.synthetic import generate, write_data_config
+    out = tmp_path_factory.mktemp('generated')
+    generate(str(out), seed=0, num_source=12, num_train=12, num_val=4, target_size=(128, 64),
+             source_size=(160, 96))
+    return str(out), write_data_config(str(out))

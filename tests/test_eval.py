@@ -1,15 +1,13 @@
 """eval.py end to end on generated Cityscapes-layout sets, and every bad input."""
 import json
 import os
-import subprocess
-import sys
 
 import mindspore as ms
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, TINY_CFG, write_cityscapes_val
+from conftest import ROOT, TINY_CFG, one_line_error, run_script, write_cityscapes_val
 from dataset.base_dataset import load_class_info, map_labels
 from dataset.cityscapes import CityscapesDataset
 from net.deeplabv2 import build_model
@@ -32,8 +30,7 @@ def constant_prediction_ckpt(cfg, path, train_id, num_classes=None):
 
 
 def run_eval(*args):
-    cmd = [sys.executable, 'eval.py', '--cfg', TINY_CFG, *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return run_script('eval.py', '--cfg', TINY_CFG, *args)
 
 
 @pytest.fixture
@@ -85,14 +82,6 @@ def test_sixteen_class_model(car_world, tmp_path, tiny_cfg):
     assert result.returncode == 0, result.stderr
     summary = json.loads(out.read_text())
     assert summary['per_class']['car'] == 100.0 and summary['mIoU-13'] == 100.0
-
-
-def one_line_error(result, *needles):
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith('error:')]
-    assert len(lines) == 1 and 'Traceback' not in result.stderr, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def test_bad_inputs_give_one_line_errors(car_world, tmp_path, tiny_cfg):

@@ -71,3 +71,8 @@ def format_table(summary):
     lines += [f'{key:>14s} {"--" if val is None else f"{val:6.2f}"}'
               for key, val in summary.items() if key.startswith('mIoU')]
     return '\n'.join(lines)
+
+
+def primary_metric(num_classes):
+    """The number a run is judged by: mIoU-19 for GTA5 models, mIoU-13 for SYNTHIA models."""
+    return 'mIoU-19' if num_classes == 19 else 'mIoU-13'

@@ -3,6 +3,10 @@ import json
 import os
 import tempfile
 
+# mkstemp creates files readable by the owner only; results should get the usual mode.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_path(path):
     """A temporary file beside `path` (same filesystem, so os.replace is atomic).
@@ -23,6 +27,7 @@ def atomic_write(path, write_fn):
     tmp = atomic_path(path)
     try:
         write_fn(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,0 +1,46 @@
+"""The data sets of a run, from the config: source, labeled target, unlabeled target, val."""
+
+from dataset.base_dataset import read_list
+from dataset.cityscapes import CityscapesDataset, cityscapes_val
+from dataset.gta5 import GTA5Dataset
+from dataset.synthia import SynthiaDataset
+from dataset.subsets import unlabeled_pool
+from utils.errors import ConfigError, DataError
+
+
+def source_dataset(cfg):
+    """GTA5 (labels through the class table of TEST.INFO) or SYNTHIA (16 classes)."""
+    mean, size = cfg.TRAIN.IMG_MEAN, cfg.TRAIN.INPUT_SIZE_SOURCE
+    if cfg.SOURCE == 'GTA':
+        return GTA5Dataset(cfg.DATA_DIRECTORY_SOURCE, cfg.DATA_LIST_SOURCE, size, mean,
+                           cfg.TEST.INFO)
+    if cfg.SOURCE == 'SYNTHIA':
+        if cfg.NUM_CLASSES != 16:
+            raise ConfigError(f'SOURCE SYNTHIA trains 16 classes, NUM_CLASSES is {cfg.NUM_CLASSES}')
+        return SynthiaDataset(cfg.DATA_DIRECTORY_SOURCE, cfg.DATA_LIST_SOURCE, size, mean)
+    raise ConfigError(f'SOURCE must be GTA or SYNTHIA, got {cfg.SOURCE!r}')
+
+
+def target_labeled_dataset(cfg, list_path=None):
+    """D_T: the labeled Cityscapes train images of this label budget."""
+    return CityscapesDataset(cfg.DATA_DIRECTORY_TARGET, list_path or cfg.DATA_LIST_TARGET_LABELED,
+                             'train', cfg.TRAIN.INPUT_SIZE_TARGET, cfg.TRAIN.IMG_MEAN,
+                             cfg.TEST.INFO)
+
+
+def target_unlabeled_dataset(cfg):
+    """D_U: every Cityscapes train image (optionally less D_T), labels unused."""
+    dataset = CityscapesDataset(cfg.DATA_DIRECTORY_TARGET, cfg.DATA_LIST_TARGET, 'train',
+                                cfg.TRAIN.INPUT_SIZE_TARGET, cfg.TRAIN.IMG_MEAN, cfg.TEST.INFO,
+                                labeled=False)
+    if cfg.EXCLUDE_LABELED_FROM_UNLABELED:
+        labeled = read_list(cfg.DATA_LIST_TARGET_LABELED)
+        dataset.names = unlabeled_pool(dataset.names, labeled, exclude_labeled=True)
+        if not dataset.names:
+            raise DataError(f'{cfg.DATA_LIST_TARGET}: no unlabeled image is left after '
+                            f'removing {cfg.DATA_LIST_TARGET_LABELED}')
+    return dataset
+
+
+def val_dataset(cfg):
+    return cityscapes_val(cfg, cfg.DATA_DIRECTORY_TARGET)

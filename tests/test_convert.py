@@ -1,0 +1,215 @@
+"""weights/convert.py: PyTorch -> MindSpore checkpoints, checked by logit parity with a PyTorch
+twin of net/deeplabv2.py, by the ImageNet-init path, and by the CLI's one-line errors."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+tnn = torch.nn
+
+import mindspore as ms  # noqa: E402
+
+from net.deeplabv2 import DeepLabV2  # noqa: E402
+from utils.checkpoint import load_net_checkpoint  # noqa: E402
+from utils.device import setup_device  # noqa: E402
+from utils.errors import run_cli  # noqa: E402
+from weights.convert import TORCH_MISSING, convert_state_dict, main, parse_args  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NUM_CLASSES, BLOCKS, WIDTH = 4, (1, 1, 1, 1), 8
+TINY = ['--num_classes', str(NUM_CLASSES), '--blocks', *map(str, BLOCKS), '--width', str(WIDTH)]
+
+
+# --- A PyTorch DeepLab-v2 as in ADVENT's ResNetMulti, written independently of net/ ----------
+
+class TorchBottleneck(tnn.Module):
+    def __init__(self, inplanes, planes, stride, dilation, downsample):
+        super().__init__()
+        # Caffe DeepLab: the stride is on the first 1x1 conv, not on the 3x3.
+        self.conv1 = tnn.Conv2d(inplanes, planes, 1, stride=stride, bias=False)
+        self.bn1 = tnn.BatchNorm2d(planes)
+        self.conv2 = tnn.Conv2d(planes, planes, 3, padding=dilation, dilation=dilation, bias=False)
+        self.bn2 = tnn.BatchNorm2d(planes)
+        self.conv3 = tnn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = tnn.BatchNorm2d(planes * 4)
+        self.downsample = downsample
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = torch.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        residual = x if self.downsample is None else self.downsample(x)
+        return torch.relu(out + residual)
+
+
+class TorchASPP(tnn.Module):
+    def __init__(self, inplanes, num_classes):
+        super().__init__()
+        self.conv2d_list = tnn.ModuleList(
+            tnn.Conv2d(inplanes, num_classes, 3, padding=d, dilation=d, bias=True)
+            for d in (6, 12, 18, 24))
+
+    def forward(self, x):
+        return sum(conv(x) for conv in self.conv2d_list)
+
+
+class TorchDeepLabV2(tnn.Module):
+    def __init__(self, num_classes, blocks, width):
+        super().__init__()
+        self.inplanes = width
+        self.conv1 = tnn.Conv2d(3, width, 7, stride=2, padding=3, bias=False)
+        self.bn1 = tnn.BatchNorm2d(width)
+        self.maxpool = tnn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+        self.layer1 = self._make_layer(width, blocks[0], 1, 1)
+        self.layer2 = self._make_layer(width * 2, blocks[1], 2, 1)
+        self.layer3 = self._make_layer(width * 4, blocks[2], 1, 2)
+        self.layer4 = self._make_layer(width * 8, blocks[3], 1, 4)
+        self.layer5 = TorchASPP(width * 16, num_classes)
+        self.layer6 = TorchASPP(width * 32, num_classes)
+
+    def _make_layer(self, planes, num_blocks, stride, dilation):
+        downsample = tnn.Sequential(
+            tnn.Conv2d(self.inplanes, planes * 4, 1, stride=stride, bias=False),
+            tnn.BatchNorm2d(planes * 4))
+        layers = [TorchBottleneck(self.inplanes, planes, stride, dilation, downsample)]
+        self.inplanes = planes * 4
+        layers += [TorchBottleneck(self.inplanes, planes, 1, dilation, None)
+                   for _ in range(1, num_blocks)]
+        return tnn.Sequential(*layers)
+
+    def forward(self, x):
+        x = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
+        x3 = self.layer3(self.layer2(self.layer1(x)))
+        return self.layer5(x3), self.layer6(self.layer4(x3))
+
+
+def random_torch_net(seed=0):
+    """Random weights and non-trivial BN statistics, so a swapped mean/var or gamma/beta shows."""
+    torch.manual_seed(seed)
+    net = TorchDeepLabV2(NUM_CLASSES, BLOCKS, WIDTH)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, tnn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_(0.0, 0.1)
+                module.running_mean.normal_(0.0, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+                module.num_batches_tracked.fill_(7)
+    return net.eval()
+
+
+@pytest.fixture(scope='module')
+def converted(tmp_path_factory):
+    """(PyTorch net, MindSpore net loaded from the converted .ckpt)."""
+    setup_device('CPU')
+    tmp = tmp_path_factory.mktemp('convert')
+    torch_net = random_torch_net()
+    torch.save({'state_dict': torch_net.state_dict(), 'iter': 10}, tmp / 'tiny.pth')
+    run_cli(main, parse_args(['--src', str(tmp / 'tiny.pth'), '--dst', str(tmp / 'tiny.ckpt'),
+                              '--kind', 'deeplab', *TINY]))
+    ms_net = DeepLabV2(num_classes=NUM_CLASSES, blocks=BLOCKS, width=WIDTH)
+    load_net_checkpoint(ms_net, str(tmp / 'tiny.ckpt'))
+    ms_net.set_train(False)
+    return torch_net, ms_net
+
+
+# 64x96: the stem gives 32x48, where ceil_mode makes the max-pool 17x25 (floor would be 16x24);
+# 66x98: the stem gives 33x49, odd, where both modes agree.
+@pytest.mark.parametrize('height, width', [(64, 96), (66, 98)])
+def test_deeplab_parity(converted, height, width):
+    torch_net, ms_net = converted
+    image = np.random.default_rng(height).normal(0, 50, (1, 3, height, width)).astype(np.float32)
+    with torch.no_grad():
+        expected = [t.numpy() for t in torch_net(torch.from_numpy(image))]
+    got = [t.asnumpy() for t in ms_net(ms.Tensor(image))]
+    for name, g, e in zip(('aux', 'main'), got, expected):
+        assert g.shape == e.shape, f'{name}: {g.shape} vs {e.shape}'
+        rel = np.abs(g - e).max() / np.abs(e).max()
+        assert rel <= 1e-4, f'{name} {height}x{width}: relative error {rel:.2e}'
+
+
+def test_deeplab_names_are_a_plain_rename():
+    torch_net = random_torch_net()
+    state = {'module.' + k: v for k, v in torch_net.state_dict().items()}  # DataParallel save
+    arrays = convert_state_dict(state, 'auto', NUM_CLASSES, BLOCKS, WIDTH)
+    np.testing.assert_array_equal(arrays['layer2.0.downsample.1.moving_variance'],
+                                  state['module.layer2.0.downsample.1.running_var'].numpy())
+    np.testing.assert_array_equal(arrays['layer3.0.bn2.gamma'],
+                                  state['module.layer3.0.bn2.weight'].numpy())
+    assert not any('num_batches_tracked' in n for n in arrays)
+
+
+def imagenet_state_dict():
+    """ADVENT's ImageNet init: `Scale.` keys, an old 21-class `layer5` on 2048 channels."""
+    state = {'Scale.' + k: v for k, v in random_torch_net(1).state_dict().items()
+             if not k.startswith(('layer5.', 'layer6.'))}
+    for i in range(4):
+        state[f'Scale.layer5.conv2d_list.{i}.weight'] = torch.randn(21, WIDTH * 32, 3, 3)
+        state[f'Scale.layer5.conv2d_list.{i}.bias'] = torch.randn(21)
+    return state
+
+
+def test_imagenet_kind(tmp_path, capsys):
+    setup_device('CPU')
+    state = imagenet_state_dict()
+    assert any(k.endswith('num_batches_tracked') for k in state)
+    torch.save(state, tmp_path / 'imagenet.pth')
+    run_cli(main, parse_args(['--src', str(tmp_path / 'imagenet.pth'),
+                              '--dst', str(tmp_path / 'imagenet.ckpt'), *TINY]))
+    assert 'initialised 16 head tensors' in capsys.readouterr().out
+
+    net = DeepLabV2(num_classes=NUM_CLASSES, blocks=BLOCKS, width=WIDTH)
+    params = load_net_checkpoint(net, str(tmp_path / 'imagenet.ckpt'))
+    np.testing.assert_array_equal(params['layer1.0.bn1.moving_mean'].asnumpy(),
+                                  state['Scale.layer1.0.bn1.running_mean'].numpy())
+    for head in ('layer5', 'layer6'):
+        weight = params[f'{head}.conv2d_list.0.weight'].asnumpy()
+        assert 0.008 < weight.std() < 0.012 and abs(weight.mean()) < 1e-3
+        assert not params[f'{head}.conv2d_list.3.bias'].asnumpy().any()
+
+
+def test_imagenet_missing_running_stats_is_an_error():
+    state = imagenet_state_dict()
+    del state['Scale.layer2.0.bn3.running_var']
+    with pytest.raises(Exception, match='missing key layer2.0.bn3.moving_variance'):
+        convert_state_dict(state, 'imagenet', NUM_CLASSES, BLOCKS, WIDTH)
+
+
+def test_torch_missing(tmp_path, monkeypatch, capsys):
+    (tmp_path / 'x.pth').write_bytes(b'')
+    monkeypatch.setitem(sys.modules, 'torch', None)  # makes `import torch` raise ImportError
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main, parse_args(['--src', str(tmp_path / 'x.pth'),
+                                  '--dst', str(tmp_path / 'x.ckpt')]))
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == f'error: {TORCH_MISSING}'
+
+
+def bad_file(tmp_path, case):
+    if case == 'missing':
+        return tmp_path / 'absent.pth', 'absent.pth'
+    state = random_torch_net().state_dict()
+    if case == 'unexpected':
+        state['layer7.weight'] = torch.zeros(1)
+        needle = 'layer7.weight'
+    else:
+        state['layer4.0.conv2.weight'] = torch.zeros(WIDTH * 8, WIDTH * 8, 1, 1)
+        needle = 'layer4.0.conv2.weight'
+    torch.save(state, tmp_path / f'{case}.pth')
+    return tmp_path / f'{case}.pth', needle
+
+
+@pytest.mark.parametrize('case', ['missing', 'unexpected', 'wrong_shape'])
+def test_cli_bad_input(tmp_path, case):
+    src, needle = bad_file(tmp_path, case)
+    result = subprocess.run(
+        [sys.executable, '-m', 'weights.convert', '--src', str(src),
+         '--dst', str(tmp_path / 'out.ckpt'), *TINY],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: ') and needle in lines[0], lines
+    assert not (tmp_path / 'out.ckpt').exists()

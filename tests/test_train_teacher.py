@@ -1,0 +1,130 @@
+"""Stage 1 and the shared training loop, on generated data with a tiny net."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mindspore as ms
+import numpy as np
+import pytest
+
+from conftest import ROOT, TINY_CFG, one_line_error, run_script
+from net.deeplabv2 import build_model
+from utils.checkpoint import read_checkpoint
+from utils.trainer import Trainer
+
+
+def teacher_args(data_cfg, out_dir, mix, *opts):
+    return ['--mix', mix, '--cfg', TINY_CFG, data_cfg, '--out_dir', out_dir,
+            '--opts', 'TRAIN.EVAL_EVERY=0', *opts]
+
+
+def read_log(out_dir):
+    with open(os.path.join(out_dir, 'log.jsonl')) as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.mark.parametrize('mix', ['region', 'sample'])
+def test_teacher_lowers_the_loss(generated, tmp_path, mix):
+    _, data_cfg = generated
+    out = str(tmp_path / mix)
+    result = run_script('train_teacher.py', *teacher_args(
+        data_cfg, out, mix, 'TRAIN.EARLY_STOP=40', 'TRAIN.MAX_ITERS=40', 'TRAIN.LOG_EVERY=1',
+        'TRAIN.SAVE_PRED_EVERY=20'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = read_log(out)
+    assert [r['iteration'] for r in records] == list(range(1, 41))
+    losses = [r['loss'] for r in records]
+    assert np.mean(losses[-8:]) < 0.7 * np.mean(losses[:8]), losses
+    terms = {'region': {'loss_seg_mix_main', 'loss_seg_mix_aux'},
+             'sample': {'loss_seg_src_main', 'loss_seg_trg_main'}}[mix]
+    assert terms <= set(records[0])
+    assert os.path.isfile(os.path.join(out, 'final.ckpt'))
+    assert os.path.isfile(os.path.join(out, 'config.yaml'))
+
+
+def test_learning_rates_of_both_groups(tiny_cfg, tmp_path):
+    tiny_cfg.TRAIN.LEARNING_RATE, tiny_cfg.TRAIN.MAX_ITERS = 1e-3, 100
+    net = build_model(tiny_cfg)
+    trainer = Trainer(tiny_cfg, net, lambda *b: None, (), None, str(tmp_path), 'test')
+    for iteration in (0, 10, 50, 99):
+        backbone, heads = trainer.learning_rates(iteration)
+        expected = 1e-3 * (1 - iteration / 100) ** 0.9
+        assert backbone == pytest.approx(expected, rel=1e-5)
+        assert heads == pytest.approx(10 * expected, rel=1e-5)
+
+
+def final_params(out_dir):
+    params = read_checkpoint(os.path.join(out_dir, 'final.ckpt'))
+    return {k: v.asnumpy() for k, v in params.items() if not k.startswith('meta.')}
+
+
+def test_killed_run_resumes_to_the_same_weights(generated, tmp_path):
+    _, data_cfg = generated
+    opts = ['TRAIN.EARLY_STOP=30', 'TRAIN.MAX_ITERS=30', 'TRAIN.SAVE_PRED_EVERY=10',
+            'TRAIN.LOG_EVERY=5']
+    straight = str(tmp_path / 'straight')
+    assert run_script('train_teacher.py', *teacher_args(data_cfg, straight, 'region',
+                                                        *opts)).returncode == 0
+    killed = str(tmp_path / 'killed')
+    args = teacher_args(data_cfg, killed, 'region', *opts)
+    proc = subprocess.Popen([sys.executable, 'train_teacher.py', *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = os.path.join(killed, 'checkpoints', 'iter_000010.ckpt')
+    deadline = time.time() + 300
+    while not os.path.isfile(first) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.isfile(os.path.join(killed, 'final.ckpt')), 'killed too late'
+    # whatever was on disk at the kill is whole: every checkpoint reads
+    for path in glob.glob(os.path.join(killed, 'checkpoints', 'iter_*.ckpt')):
+        read_checkpoint(path)
+    resumed = run_script('train_teacher.py', *args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert 'resumed from' in resumed.stdout
+    a, b = final_params(straight), final_params(killed)
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], atol=1e-5, err_msg=name)
+    assert [r['iteration'] for r in read_log(killed)] == [5, 10, 15, 20, 25, 30]
+    assert not glob.glob(os.path.join(killed, 'checkpoints', '.*'))
+
+
+def test_corrupt_newest_checkpoint_falls_back(generated, tmp_path):
+    _, data_cfg = generated
+    out = str(tmp_path / 'run')
+    opts = ['TRAIN.SAVE_PRED_EVERY=5', 'TRAIN.KEEP_CHECKPOINTS=2']
+    assert run_script('train_teacher.py', *teacher_args(
+        data_cfg, out, 'target', 'TRAIN.EARLY_STOP=10', 'TRAIN.MAX_ITERS=20',
+        *opts)).returncode == 0
+    ckpts = sorted(os.listdir(os.path.join(out, 'checkpoints')))
+    assert ckpts == ['iter_000005.ckpt', 'iter_000010.ckpt']
+    with open(os.path.join(out, 'checkpoints', 'iter_000010.ckpt'), 'r+b') as f:
+        f.truncate(1000)
+    result = run_script('train_teacher.py', *teacher_args(
+        data_cfg, out, 'target', 'TRAIN.EARLY_STOP=15', 'TRAIN.MAX_ITERS=20', *opts))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'iter_000010.ckpt' in result.stdout and 'falling back' in result.stdout
+    assert 'resumed from' in result.stdout and 'iteration 5' in result.stdout
+    assert int(read_checkpoint(os.path.join(out, 'final.ckpt'))['meta.iteration']) == 15
+
+
+def test_bad_inputs_fail_before_training(generated, tmp_path):
+    root, data_cfg = generated
+    out = str(tmp_path / 'bad')
+    one_line_error(run_script('train_teacher.py', *teacher_args(data_cfg, out, 'region'),
+                              '--restore_from', str(tmp_path / 'imagenet.ckpt')), 'imagenet.ckpt')
+    bad_list = tmp_path / 'labeled.txt'
+    bad_list.write_text('aachen/aachen_999999_000019_leftImg8bit.png\n')
+    one_line_error(run_script('train_teacher.py', *teacher_args(data_cfg, out, 'region'),
+                              '--labeled_list', str(bad_list)), 'aachen_999999_000019')
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    one_line_error(run_script('train_teacher.py',
+                              *teacher_args(data_cfg, str(blocker / 'out'), 'region')),
+                   str(blocker))
+    assert not os.path.exists(os.path.join(out, 'log.jsonl'))

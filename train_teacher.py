@@ -1,0 +1,114 @@
+"""Stage 1: train a domain-mixed teacher (DDM §3.1), or a single-domain baseline.
+
+    python train_teacher.py --cfg configs/gta2cityscapes.yaml --mix region   # M_RL
+    python train_teacher.py --cfg configs/gta2cityscapes.yaml --mix sample   # M_SL
+
+--mix region: CE on a box of a source image pasted into a labeled target image (labels too).
+--mix sample: CE(source) + CE(target) on one source and one labeled target image per step.
+--mix target / --mix source: CE on labeled target (or source) images alone: the baselines.
+"""
+import argparse
+import functools
+import os
+
+import mindspore as ms
+
+from config import add_config_args, cfg_from_args
+from dataset import pipeline
+from dataset.build import source_dataset, target_labeled_dataset, target_unlabeled_dataset, \
+    val_dataset
+from net.deeplabv2 import build_model
+from net.loss import seg_loss
+from utils.device import setup_device
+from utils.distributed import init_distributed
+from utils.errors import ConfigError, run_cli
+from utils.trainer import Trainer, init_weights
+
+TERMS = {'region': ('loss_seg_mix_main', 'loss_seg_mix_aux'),
+         'sample': ('loss_seg_src_main', 'loss_seg_src_aux', 'loss_seg_trg_main',
+                    'loss_seg_trg_aux'),
+         'target': ('loss_seg_trg_main', 'loss_seg_trg_aux'),
+         'source': ('loss_seg_src_main', 'loss_seg_src_aux')}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--mix', choices=sorted(TERMS), required=True)
+    parser.add_argument('--labeled_list', default=None,
+                        help='labeled target list D_T (default: cfg.DATA_LIST_TARGET_LABELED)')
+    parser.add_argument('--out_dir', default=None, help='default: EXP_ROOT/teacher_MIX')
+    parser.add_argument('--restore_from', default=None,
+                        help="initial weights (default: cfg.TRAIN.RESTORE_FROM; '' = random)")
+    add_config_args(parser)
+    return parser.parse_args(argv)
+
+
+def data_streams(cfg, mix, labeled_list):
+    """The streams a step of `mix` draws from, and how a step's sample is built from them."""
+    mean = cfg.TRAIN.IMG_MEAN
+    streams = {}
+    if mix in ('region', 'sample', 'source'):
+        streams['source'] = source_dataset(cfg)
+    if mix in ('region', 'sample', 'target'):
+        streams['target'] = target_labeled_dataset(cfg, labeled_list)
+    transfer = cfg.TRAIN.COLOR_TRANSFER and mix in ('region', 'sample')
+    if transfer:
+        streams['reference'] = target_unlabeled_dataset(cfg)
+    build = {'region': functools.partial(pipeline.region_mixed_sample, mean=mean,
+                                         color_transfer=transfer,
+                                         area_range=cfg.TRAIN.MIX_AREA_RANGE),
+             'sample': functools.partial(pipeline.sample_level_pair, mean=mean,
+                                         color_transfer=transfer),
+             'target': functools.partial(pipeline.labeled_sample, mean=mean, stream='target'),
+             'source': functools.partial(pipeline.labeled_sample, mean=mean, stream='source'),
+             }[mix]
+    columns = pipeline.STAGE_COLUMNS['sample' if mix == 'sample' else 'labeled']
+    return streams, build, columns
+
+
+def forward_fn(cfg, net, mix):
+    """The stage's loss: seg_loss on each labeled image of the step (DESIGN.md §2)."""
+    lambdas = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
+
+    def single(image, label):
+        loss, loss_main, loss_aux = seg_loss(*net(image), label, *lambdas)
+        return loss, (loss_main, loss_aux)
+
+    def pair(image_src, label_src, image_trg, label_trg):
+        loss_src, src_main, src_aux = seg_loss(*net(image_src), label_src, *lambdas)
+        loss_trg, trg_main, trg_aux = seg_loss(*net(image_trg), label_trg, *lambdas)
+        return loss_src + loss_trg, (src_main, src_aux, trg_main, trg_aux)
+
+    return pair if mix == 'sample' else single
+
+
+def main(args):
+    cfg = cfg_from_args(args)
+    if args.restore_from is not None:
+        cfg.TRAIN.RESTORE_FROM = args.restore_from
+    if cfg.TRAIN.BATCH_SIZE_SOURCE != cfg.TRAIN.BATCH_SIZE_TARGET and args.mix != 'target':
+        raise ConfigError('TRAIN.BATCH_SIZE_SOURCE and TRAIN.BATCH_SIZE_TARGET must be equal: '
+                          'every step pairs one source with one target image')
+    out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, f'teacher_{args.mix}')
+    streams, build, columns = data_streams(cfg, args.mix, args.labeled_list)
+    validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
+
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    rank, group_size = init_distributed()
+    ms.set_seed(cfg.TRAIN.RANDOM_SEED)  # the random init is the same on every rank and rerun
+    net = build_model(cfg)
+    init_weights(net, cfg.TRAIN.RESTORE_FROM)
+
+    def make_loader(start_step, num_steps):
+        return pipeline.train_loader(streams, build, columns, cfg.TRAIN.BATCH_SIZE_TARGET,
+                                     start_step, num_steps, cfg.TRAIN.RANDOM_SEED,
+                                     cfg.NUM_WORKERS, group_size, rank)
+
+    trainer = Trainer(cfg, net, forward_fn(cfg, net, args.mix), TERMS[args.mix], make_loader,
+                      out_dir, stage=f'teacher_{args.mix}', val_dataset=validation, rank=rank,
+                      group_size=group_size)
+    return trainer.run()
+
+
+if __name__ == '__main__':
+    run_cli(main, parse_args())
