@@ -1,0 +1,121 @@
+"""Stage 2: multi-teacher knowledge distillation into the student (DDM §3.2).
+
+    python distill.py --cfg configs/gta2cityscapes.yaml \
+        --teacher_rl experiments/teacher_region/final.ckpt \
+        --teacher_sl experiments/teacher_sample/final.ckpt
+
+loss = λ_kl · KL(mean of the teachers' softmax ‖ student softmax) on an unlabeled target image
+     + λ_ce · CE(student, label) on a labeled target image; both heads, weighted 1.0 / 0.1 as in
+the teachers. No source data. The teachers are frozen by construction: inference mode, no
+trainable parameters, outputs behind stop_gradient, never given to the optimizer.
+"""
+import argparse
+import filecmp
+import functools
+import os
+
+import mindspore as ms
+from mindspore import ops
+
+from config import add_config_args, cfg_from_args
+from dataset import pipeline
+from dataset.build import target_labeled_dataset, target_unlabeled_dataset, val_dataset
+from net.deeplabv2 import build_model
+from net.loss import kl_distill, seg_loss
+from utils.checkpoint import load_net_checkpoint
+from utils.device import setup_device
+from utils.distributed import init_distributed
+from utils.errors import run_cli
+from utils.trainer import Trainer, init_weights
+
+TERMS = ('loss_seg_trg_main', 'loss_seg_trg_aux', 'loss_kl_unl_main', 'loss_kl_unl_aux')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--teacher_rl', required=True, help='region-level teacher checkpoint')
+    parser.add_argument('--teacher_sl', required=True, help='sample-level teacher checkpoint')
+    parser.add_argument('--student_init', default='imagenet',
+                        choices=('imagenet', 'teacher_rl', 'teacher_sl'),
+                        help='imagenet = cfg.TRAIN.RESTORE_FROM, or a teacher\'s weights')
+    parser.add_argument('--labeled_list', default=None,
+                        help='labeled target list D_T (default: cfg.DATA_LIST_TARGET_LABELED)')
+    parser.add_argument('--out_dir', default=None, help='default: EXP_ROOT/student')
+    add_config_args(parser)
+    return parser.parse_args(argv)
+
+
+def frozen_teacher(cfg, path, name):
+    """A teacher in inference mode whose parameters no optimizer or gradient can touch."""
+    teacher = build_model(cfg)
+    load_net_checkpoint(teacher, path)
+    # One compiled step holds three nets: parameter names must differ from the student's.
+    teacher.update_parameters_name(name + '.')
+    teacher.set_train(False)
+    for param in teacher.get_parameters():
+        param.requires_grad = False
+    return teacher
+
+
+def ensemble_prob(teachers, image, temperature):
+    """E(M_RL(x), M_SL(x)): the mean of the teachers' softened softmax, for (aux, main)."""
+    outputs = [teacher(image) for teacher in teachers]
+    return tuple(ops.stop_gradient(sum(ops.softmax(out[head] / temperature, axis=1)
+                                       for out in outputs) / len(outputs))
+                 for head in (0, 1))
+
+
+def distill_loss(student, teachers, cfg):
+    """forward_fn(image_trg, label_trg, image_unl) -> (loss, terms) of DDM's eq. for M_S."""
+    # Plain floats: the step is compiled, and the config is no graph value.
+    lambda_main, lambda_aux = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
+    lambda_ce, lambda_kl = cfg.TRAIN.LAMBDA_CE, cfg.TRAIN.LAMBDA_KL
+    temperature = cfg.TRAIN.TEMPERATURE
+
+    def forward(image_trg, label_trg, image_unl):
+        loss_ce, ce_main, ce_aux = seg_loss(*student(image_trg), label_trg, lambda_main,
+                                            lambda_aux)
+        prob_aux, prob_main = ensemble_prob(teachers, image_unl, temperature)
+        pred_unl_aux, pred_unl_main = student(image_unl)
+        kl_main = kl_distill(pred_unl_main, prob_main, temperature)
+        kl_aux = kl_distill(pred_unl_aux, prob_aux, temperature)
+        loss_kl = lambda_main * kl_main + lambda_aux * kl_aux
+        loss = lambda_ce * loss_ce + lambda_kl * loss_kl
+        return loss, (ce_main, ce_aux, kl_main, kl_aux)
+
+    return forward
+
+
+def main(args):
+    cfg = cfg_from_args(args)
+    out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, 'student')
+    streams = {'target': target_labeled_dataset(cfg, args.labeled_list),
+               'unlabeled': target_unlabeled_dataset(cfg)}
+    build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
+    validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
+
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    rank, group_size = init_distributed()
+    teachers = [frozen_teacher(cfg, args.teacher_rl, 'teacher_rl'),
+                frozen_teacher(cfg, args.teacher_sl, 'teacher_sl')]
+    if os.path.samefile(args.teacher_rl, args.teacher_sl) or filecmp.cmp(
+            args.teacher_rl, args.teacher_sl, shallow=False):
+        print(f'warning: both teachers are {args.teacher_rl}: the ensemble is one teacher')
+    ms.set_seed(cfg.TRAIN.RANDOM_SEED)
+    student = build_model(cfg)
+    init_weights(student, {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': args.teacher_rl,
+                           'teacher_sl': args.teacher_sl}[args.student_init])
+
+    def make_loader(start_step, num_steps):
+        return pipeline.train_loader(streams, build, pipeline.STAGE_COLUMNS['distill'],
+                                     cfg.TRAIN.BATCH_SIZE_TARGET, start_step, num_steps,
+                                     cfg.TRAIN.RANDOM_SEED, cfg.NUM_WORKERS, group_size, rank)
+
+    trainer = Trainer(cfg, student, distill_loss(student, teachers, cfg), TERMS, make_loader,
+                      out_dir, stage='student', val_dataset=validation, rank=rank,
+                      group_size=group_size)
+    return trainer.run()
+
+
+if __name__ == '__main__':
+    run_cli(main, parse_args())

@@ -1,0 +1,163 @@
+"""Stage 2: the distillation loss, frozen teachers, and a distilled student on generated data."""
+import os
+
+import mindspore as ms
+import numpy as np
+import pytest
+from mindspore import nn
+
+from conftest import TINY_CFG, one_line_error, run_script
+from dataset.build import target_unlabeled_dataset
+from distill import distill_loss, frozen_teacher
+from net.deeplabv2 import build_model
+from utils.checkpoint import load_net_checkpoint, save_checkpoint
+from utils.trainer import Trainer
+
+
+class FixedLogits(nn.Cell):
+    """A stand-in net: (aux, main) logits are fixed linear maps of the image's channels."""
+
+    def __init__(self, scale_aux, scale_main):
+        super().__init__()
+        self.scale_aux, self.scale_main = scale_aux, scale_main
+
+    def construct(self, image):
+        return image * self.scale_aux, image * self.scale_main
+
+
+def log_softmax(x, axis=1):
+    x = x - x.max(axis=axis, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=axis, keepdims=True))
+
+
+def hand_ce(logits, label):
+    valid = label != 255
+    logp = log_softmax(logits)
+    picked = np.take_along_axis(logp, np.where(valid, label, 0)[:, None], axis=1)[:, 0]
+    return -(picked * valid).sum() / valid.sum()
+
+
+def hand_kl(student, teacher_prob, t):
+    logq = log_softmax(student / t)
+    return (teacher_prob * (np.log(teacher_prob) - logq)).sum(axis=1).mean() * t * t
+
+
+def test_distillation_loss_equals_hand_computation(tiny_cfg):
+    rng = np.random.default_rng(0)
+    tiny_cfg.TRAIN.TEMPERATURE = 2.0
+    classes, h, w = 4, 3, 5
+    image_trg = rng.normal(size=(1, classes, h, w)).astype(np.float32)
+    image_unl = rng.normal(size=(1, classes, h, w)).astype(np.float32)
+    label = rng.integers(0, classes, (1, h, w)).astype(np.int32)
+    label[0, 0, :3] = 255                                   # ignored pixels
+    student = FixedLogits(1.5, 2.0)
+    teachers = [FixedLogits(0.5, -1.0), FixedLogits(3.0, 0.7)]
+    forward = distill_loss(student, teachers, tiny_cfg)
+    loss, terms = forward(ms.Tensor(image_trg), ms.Tensor(label), ms.Tensor(image_unl))
+
+    t = 2.0
+    soft = [lambda x, s=s: np.exp(log_softmax(x * s / t)) for s in (0.5, 3.0, -1.0, 0.7)]
+    prob_aux = (soft[0](image_unl) + soft[1](image_unl)) / 2
+    prob_main = (soft[2](image_unl) + soft[3](image_unl)) / 2
+    ce_main, ce_aux = hand_ce(image_trg * 2.0, label), hand_ce(image_trg * 1.5, label)
+    kl_main = hand_kl(image_unl * 2.0, prob_main, t)
+    kl_aux = hand_kl(image_unl * 1.5, prob_aux, t)
+    expected = (1.0 * (ce_main + 0.1 * ce_aux)) + 0.5 * (kl_main + 0.1 * kl_aux)
+    np.testing.assert_allclose([float(v.asnumpy()) for v in terms],
+                               [ce_main, ce_aux, kl_main, kl_aux], rtol=1e-5, atol=1e-5)
+    assert float(loss.asnumpy()) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.fixture(scope='module')
+def teachers(generated, tmp_path_factory):
+    """Two briefly trained tiny teachers on the generated data."""
+    _, data_cfg = generated
+    out = tmp_path_factory.mktemp('teachers')
+    paths = {}
+    for mix in ('region', 'sample'):
+        result = run_script('train_teacher.py', '--mix', mix, '--cfg', TINY_CFG, data_cfg,
+                            '--out_dir', out / mix, '--opts', 'TRAIN.EARLY_STOP=40',
+                            'TRAIN.MAX_ITERS=40', 'TRAIN.EVAL_EVERY=0')
+        assert result.returncode == 0, result.stderr[-2000:]
+        paths[mix] = str(out / mix / 'final.ckpt')
+    return paths['region'], paths['sample']
+
+
+def test_no_gradient_reaches_the_teachers(generated, teachers, tiny_cfg, tmp_path):
+    from config import get_cfg
+    cfg = get_cfg([TINY_CFG, generated[1]], ['TRAIN.EARLY_STOP=3', 'TRAIN.MAX_ITERS=3'])
+    frozen = [frozen_teacher(cfg, path, name)
+              for path, name in zip(teachers, ('teacher_rl', 'teacher_sl'))]
+    before = [{p.name: p.asnumpy().copy() for p in t.get_parameters()} for t in frozen]
+    student = build_model(cfg)
+    forward = distill_loss(student, frozen, cfg)
+    rng = np.random.default_rng(1)
+    batch = (ms.Tensor(rng.normal(size=(1, 3, 64, 128)).astype(np.float32)),
+             ms.Tensor(rng.integers(0, 19, (1, 64, 128)).astype(np.int32)),
+             ms.Tensor(rng.normal(size=(1, 3, 64, 128)).astype(np.float32)))
+    teacher_params = [p for t in frozen for p in t.get_parameters() if 'conv' in p.name]
+    assert not any(p.requires_grad for t in frozen for p in t.get_parameters())
+    _, grads = ms.value_and_grad(forward, None, teacher_params, has_aux=True)(*batch)
+    assert all(np.abs(g.asnumpy()).max() == 0 for g in grads)
+
+    trainer = Trainer(cfg, student, forward, ('a', 'b', 'c', 'd'),
+                      lambda start, num: None, str(tmp_path), 'student')
+    trained_ids = {id(p) for p in trainer.optimizer.parameters}
+    assert not trained_ids & {id(p) for t in frozen for p in t.get_parameters()}
+    for _ in range(3):
+        trainer.train_step(*batch)
+    for teacher, saved in zip(frozen, before):
+        for p in teacher.get_parameters():
+            np.testing.assert_array_equal(p.asnumpy(), saved[p.name])
+
+
+def agreement_with_ensemble(cfg, student_path, teacher_paths, dataset):
+    """Share of pixels where the student's argmax equals the teachers' mean-softmax argmax."""
+    student = build_model(cfg)
+    if student_path:
+        load_net_checkpoint(student, student_path)
+    student.set_train(False)
+    frozen = [frozen_teacher(cfg, p, n) for p, n in zip(teacher_paths, ('t_rl', 't_sl'))]
+    agree = []
+    for index in range(len(dataset)):
+        image = ms.Tensor(dataset[index][0][None])
+        prob = sum(ms.ops.softmax(t(image)[1], axis=1) for t in frozen)
+        agree.append((student(image)[1].argmax(1) == prob.argmax(1)).asnumpy().mean())
+    return float(np.mean(agree))
+
+
+def test_student_agrees_more_with_the_teachers_after_training(generated, teachers, tmp_path):
+    from config import get_cfg
+    _, data_cfg = generated
+    out = tmp_path / 'student'
+    result = run_script('distill.py', '--teacher_rl', teachers[0], '--teacher_sl', teachers[1],
+                        '--cfg', TINY_CFG, data_cfg, '--out_dir', out, '--opts',
+                        'TRAIN.EARLY_STOP=40', 'TRAIN.MAX_ITERS=40', 'TRAIN.EVAL_EVERY=0')
+    assert result.returncode == 0, result.stderr[-2000:]
+    cfg = get_cfg([TINY_CFG, data_cfg])
+    ms.set_seed(cfg.TRAIN.RANDOM_SEED)            # the student's initialisation in distill.py
+    dataset = target_unlabeled_dataset(cfg)
+    before = agreement_with_ensemble(cfg, None, teachers, dataset)
+    after = agreement_with_ensemble(cfg, str(out / 'final.ckpt'), teachers, dataset)
+    assert after > before + 0.1, (before, after)
+
+
+def test_bad_teachers(generated, teachers, tmp_path, tiny_cfg):
+    _, data_cfg = generated
+    base = ['--cfg', TINY_CFG, data_cfg, '--out_dir', tmp_path / 'out', '--opts',
+            'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=2', 'TRAIN.EVAL_EVERY=0']
+    one_line_error(run_script('distill.py', '--teacher_rl', tmp_path / 'none.ckpt',
+                              '--teacher_sl', teachers[1], *base), 'none.ckpt')
+    net16 = build_model(tiny_cfg, num_classes=16)
+    save_checkpoint(str(tmp_path / 'c16.ckpt'), net16)
+    one_line_error(run_script('distill.py', '--teacher_rl', teachers[0],
+                              '--teacher_sl', tmp_path / 'c16.ckpt', *base), 'c16.ckpt', '16')
+    tiny_cfg.MODEL.BLOCKS = (1, 2, 1, 1)
+    save_checkpoint(str(tmp_path / 'deeper.ckpt'), build_model(tiny_cfg))
+    one_line_error(run_script('distill.py', '--teacher_rl', tmp_path / 'deeper.ckpt',
+                              '--teacher_sl', teachers[1], *base), 'layer2.1')
+    same = run_script('distill.py', '--teacher_rl', teachers[0], '--teacher_sl', teachers[0],
+                      *base)
+    assert same.returncode == 0, same.stderr[-2000:]
+    assert 'warning: both teachers are' in same.stdout
+    assert os.path.isfile(tmp_path / 'out' / 'final.ckpt')
