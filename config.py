@@ -33,6 +33,7 @@ _C.DATA_LIST_SOURCE = 'data/GTA5/gta5_list/train.txt'
 _C.DATA_DIRECTORY_TARGET = 'data/Cityscapes'
 _C.DATA_LIST_TARGET = os.path.join(LIST_DIR, 'train.txt')        # D_U, the unlabeled pool
 _C.DATA_LIST_TARGET_LABELED = os.path.join(LIST_DIR, 'train_labeled_100.txt')  # D_T
+_C.DATA_DIRECTORY_PSEUDO = ''          # pseudo-labeled D_U added to D_T (rounds >= 2)
 _C.EXCLUDE_LABELED_FROM_UNLABELED = False  # D_U without D_T (the paper keeps them in)
 _C.EXP_ROOT = 'experiments'
 

@@ -89,22 +89,29 @@ def distill_loss(student, teachers, cfg):
 def main(args):
     cfg = cfg_from_args(args)
     out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, 'student')
-    streams = {'target': target_labeled_dataset(cfg, args.labeled_list),
+    student_init = {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': args.teacher_rl,
+                    'teacher_sl': args.teacher_sl}[args.student_init]
+    return train(cfg, args.teacher_rl, args.teacher_sl, out_dir, student_init,
+                 args.labeled_list)
+
+
+def train(cfg, teacher_rl, teacher_sl, out_dir, student_init, labeled_list=None):
+    """Distil both teachers into a student initialised from `student_init` ('' = random)."""
+    streams = {'target': target_labeled_dataset(cfg, labeled_list),
                'unlabeled': target_unlabeled_dataset(cfg)}
     build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
     validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
 
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, group_size = init_distributed()
-    teachers = [frozen_teacher(cfg, args.teacher_rl, 'teacher_rl'),
-                frozen_teacher(cfg, args.teacher_sl, 'teacher_sl')]
-    if os.path.samefile(args.teacher_rl, args.teacher_sl) or filecmp.cmp(
-            args.teacher_rl, args.teacher_sl, shallow=False):
-        print(f'warning: both teachers are {args.teacher_rl}: the ensemble is one teacher')
+    teachers = [frozen_teacher(cfg, teacher_rl, 'teacher_rl'),
+                frozen_teacher(cfg, teacher_sl, 'teacher_sl')]
+    if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,
+                                                               shallow=False):
+        print(f'warning: both teachers are {teacher_rl}: the ensemble is one teacher')
     ms.set_seed(cfg.TRAIN.RANDOM_SEED)
     student = build_model(cfg)
-    init_weights(student, {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': args.teacher_rl,
-                           'teacher_sl': args.teacher_sl}[args.student_init])
+    init_weights(student, student_init)
 
     def make_loader(start_step, num_steps):
         return pipeline.train_loader(streams, build, pipeline.STAGE_COLUMNS['distill'],

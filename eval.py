@@ -14,6 +14,7 @@ from config import LIST_DIR, add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info
 from dataset.cityscapes import cityscapes_val
 from net.deeplabv2 import build_model
+from utils.charts import confusion_matrix_image, iou_bar_chart
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.errors import ConfigError, DataError, run_cli
@@ -55,30 +56,37 @@ def resolve_cfg(args):
 
 def main(args):
     cfg = resolve_cfg(args)
-    if not os.path.isdir(args.data_path):
-        raise DataError(f'--data_path: dataset root not found: {args.data_path}')
+    stem = os.path.splitext(os.path.basename(args.pretrained))[0]
+    output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
+                             else os.path.join('eval_results', stem + '.json'))
+    return evaluate_checkpoint(cfg, args.pretrained, args.data_path, args.list, args.save_pred,
+                               output)
+
+
+def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=None,
+                        output=None):
+    """mIoUs and per-class IoU of the checkpoint on the val list; printed and saved as JSON."""
+    if not os.path.isdir(data_path):
+        raise DataError(f'--data_path: dataset root not found: {data_path}')
     class_names, palette, label_lut = load_class_info(cfg.TEST.INFO)
     if len(class_names) != cfg.NUM_CLASSES:
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
-    dataset = cityscapes_val(cfg, args.data_path, args.list)
+    dataset = cityscapes_val(cfg, data_path, list_path)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     net = build_model(cfg)
-    load_net_checkpoint(net, args.pretrained)
+    load_net_checkpoint(net, pretrained)
 
     summary, hist = evaluate(net, dataset, cfg.NUM_CLASSES, class_names, cfg.NUM_WORKERS,
-                             args.save_pred, palette, label_lut)
+                             save_pred, palette, label_lut)
     print(format_table(summary))
-
-    stem = os.path.splitext(os.path.basename(args.pretrained))[0]
-    output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
-                             else os.path.join('eval_results', stem + '.json'))
-    atomic_write_json(output, {'checkpoint': os.path.abspath(args.pretrained),
-                               'data_path': os.path.abspath(args.data_path),
-                               'list': os.path.abspath(dataset.list_path),
-                               'num_images': len(dataset), **summary,
-                               'confusion_matrix': np.asarray(hist).tolist()})
-    print(f'results written to {output}')
+    if output:
+        atomic_write_json(output, {'checkpoint': os.path.abspath(pretrained),
+                                   'data_path': os.path.abspath(data_path),
+                                   'list': os.path.abspath(dataset.list_path),
+                                   'num_images': len(dataset), **summary,
+                                   'confusion_matrix': np.asarray(hist).tolist()})
+        print(f'results written to {output}')
     return summary
 
 

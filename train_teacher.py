@@ -86,11 +86,16 @@ def main(args):
     cfg = cfg_from_args(args)
     if args.restore_from is not None:
         cfg.TRAIN.RESTORE_FROM = args.restore_from
-    if cfg.TRAIN.BATCH_SIZE_SOURCE != cfg.TRAIN.BATCH_SIZE_TARGET and args.mix != 'target':
+    out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, f'teacher_{args.mix}')
+    return train(cfg, args.mix, out_dir, args.labeled_list)
+
+
+def train(cfg, mix, out_dir, labeled_list=None):
+    """Train one teacher (or baseline) to cfg.TRAIN.EARLY_STOP; returns final.ckpt's path."""
+    if cfg.TRAIN.BATCH_SIZE_SOURCE != cfg.TRAIN.BATCH_SIZE_TARGET and mix != 'target':
         raise ConfigError('TRAIN.BATCH_SIZE_SOURCE and TRAIN.BATCH_SIZE_TARGET must be equal: '
                           'every step pairs one source with one target image')
-    out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, f'teacher_{args.mix}')
-    streams, build, columns = data_streams(cfg, args.mix, args.labeled_list)
+    streams, build, columns = data_streams(cfg, mix, labeled_list)
     validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
 
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
@@ -104,8 +109,8 @@ def main(args):
                                      start_step, num_steps, cfg.TRAIN.RANDOM_SEED,
                                      cfg.NUM_WORKERS, group_size, rank)
 
-    trainer = Trainer(cfg, net, forward_fn(cfg, net, args.mix), TERMS[args.mix], make_loader,
-                      out_dir, stage=f'teacher_{args.mix}', val_dataset=validation, rank=rank,
+    trainer = Trainer(cfg, net, forward_fn(cfg, net, mix), TERMS[mix], make_loader, out_dir,
+                      stage=f'teacher_{mix}', val_dataset=validation, rank=rank,
                       group_size=group_size)
     return trainer.run()
 

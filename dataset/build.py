@@ -1,7 +1,7 @@
 """The data sets of a run, from the config: source, labeled target, unlabeled target, val."""
 
-from dataset.base_dataset import read_list
-from dataset.cityscapes import CityscapesDataset, cityscapes_val
+from dataset.base_dataset import ConcatDataset, read_list
+from dataset.cityscapes import CityscapesDataset, PseudoLabeledCityscapes, cityscapes_val
 from dataset.gta5 import GTA5Dataset
 from dataset.synthia import SynthiaDataset
 from dataset.subsets import unlabeled_pool
@@ -22,10 +22,17 @@ def source_dataset(cfg):
 
 
 def target_labeled_dataset(cfg, list_path=None):
-    """D_T: the labeled Cityscapes train images of this label budget."""
-    return CityscapesDataset(cfg.DATA_DIRECTORY_TARGET, list_path or cfg.DATA_LIST_TARGET_LABELED,
-                             'train', cfg.TRAIN.INPUT_SIZE_TARGET, cfg.TRAIN.IMG_MEAN,
-                             cfg.TEST.INFO)
+    """D_T: the labeled Cityscapes train images of this label budget, plus (from round 2) the
+    pseudo-labeled D_U of DATA_DIRECTORY_PSEUDO, less the images D_T labels already."""
+    labeled = CityscapesDataset(cfg.DATA_DIRECTORY_TARGET,
+                                list_path or cfg.DATA_LIST_TARGET_LABELED, 'train',
+                                cfg.TRAIN.INPUT_SIZE_TARGET, cfg.TRAIN.IMG_MEAN, cfg.TEST.INFO)
+    if not cfg.DATA_DIRECTORY_PSEUDO:
+        return labeled
+    pseudo = PseudoLabeledCityscapes(cfg.DATA_DIRECTORY_TARGET, cfg.DATA_DIRECTORY_PSEUDO,
+                                     cfg.TRAIN.INPUT_SIZE_TARGET, cfg.TRAIN.IMG_MEAN,
+                                     cfg.TEST.INFO, exclude=labeled.names)
+    return ConcatDataset([labeled, pseudo])
 
 
 def target_unlabeled_dataset(cfg):

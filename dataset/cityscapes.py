@@ -1,7 +1,9 @@
 """Cityscapes: leftImg8bit/SPLIT/CITY/*_leftImg8bit.png with gtFine/SPLIT/CITY/*_gtFine_labelIds.png."""
 import os
 
-from dataset.base_dataset import BaseDataset, load_class_info
+import numpy as np
+
+from dataset.base_dataset import BaseDataset, load_class_info, read_image
 
 
 class CityscapesDataset(BaseDataset):
@@ -20,6 +22,26 @@ class CityscapesDataset(BaseDataset):
     def label_path(self, name):
         label_name = name.replace('leftImg8bit', 'gtFine_labelIds')
         return os.path.join(self.root, 'gtFine', self.split, label_name)
+
+
+class PseudoLabeledCityscapes(CityscapesDataset):
+    """Cityscapes train images with the student's pseudo labels (8-bit train ids).
+
+    Images named in `exclude` (those of D_T, which have ground truth) are left out.
+    """
+
+    def __init__(self, root, pseudo_dir, image_size, mean, info_path, exclude=()):
+        self.pseudo_dir = pseudo_dir
+        list_path = os.path.join(pseudo_dir, 'list.txt')
+        super().__init__(root, list_path, 'train', image_size, mean, info_path)
+        excluded = set(exclude)
+        self.names = [name for name in self.names if name not in excluded]
+
+    def label_path(self, name):
+        return os.path.join(self.pseudo_dir, 'labels', name)
+
+    def read_label(self, path):
+        return np.asarray(read_image(path, mode=None), dtype=np.uint8)
 
 
 def cityscapes_val(cfg, data_path, list_path=None, max_items=None):

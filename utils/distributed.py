@@ -10,6 +10,7 @@ from mindspore import nn
 from mindspore.communication import get_group_size, get_rank, init
 
 _LAUNCHER_VARS = ('MS_WORKER_NUM', 'RANK_TABLE_FILE', 'MINDSPORE_HCCL_CONFIG_PATH')
+_JOINED = []
 
 
 def launched_distributed():
@@ -20,7 +21,9 @@ def init_distributed():
     """(rank, group size); joins the group and sets data-parallel mode when launched so."""
     if not launched_distributed():
         return 0, 1
-    init()
+    if not _JOINED:
+        init()  # once per process: the pipeline runs every stage in one process
+        _JOINED.append(True)
     rank, size = get_rank(), get_group_size()
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL,
                                  gradients_mean=True, device_num=size)

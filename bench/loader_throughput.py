@@ -1,0 +1,104 @@
+"""Throughput of the training data pipeline at the paper's sizes (a benchmark, not a test).
+
+    python bench/loader_throughput.py [--data DIR] [--steps 20] [--workers 1 2]
+
+Writes (or, with --data, reuses) generated images in the real layouts and sizes: Cityscapes
+2048x1024 and GTA5 1914x1052 PNGs. Then runs `dataset.pipeline.train_loader` as
+train_teacher.py builds it (`data_streams`), at the default config's sizes (GTA5 resized to
+1280x720, Cityscapes to 1024x512), batch 1, for each stage's stream: target-only, sample-level
+pairs and region mix, without and with LAB colour transfer, with 1 and 2 workers. Prints
+steps/s: the first step (worker start-up) is left out of the timing.
+"""
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from config import get_cfg  # noqa: E402
+from dataset import pipeline, synthetic  # noqa: E402
+from train_teacher import data_streams  # noqa: E402
+
+CITYSCAPES_SIZE, GTA5_SIZE = (2048, 1024), (1914, 1052)
+# (stream, colour transfer): target-only training never transfers colours.
+CASES = [('target', False), ('sample', False), ('sample', True), ('region', False),
+         ('region', True)]
+# Images decoded per step: source, target, and the colour-transfer reference.
+IMAGES_PER_STEP = {('target', False): 1, ('sample', False): 2, ('sample', True): 3,
+                   ('region', False): 2, ('region', True): 3}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--data', default=None,
+                        help='directory of generated data to reuse (written there if empty)')
+    parser.add_argument('--num_images', type=int, default=16,
+                        help='images per data set when generating')
+    parser.add_argument('--steps', type=int, default=20, help='timed steps per measurement')
+    parser.add_argument('--workers', type=int, nargs='+', default=[1, 2])
+    return parser.parse_args(argv)
+
+
+def ensure_data(out_dir, num_images):
+    """Generated GTA5 and Cityscapes at their real sizes in out_dir; the data overlay path."""
+    overlay = os.path.join(out_dir, 'data_gta5.yaml')
+    if os.path.isfile(overlay):
+        return overlay
+    start = time.perf_counter()
+    synthetic.generate(out_dir, seed=0, num_source=num_images, num_train=num_images, num_val=1,
+                       target_size=CITYSCAPES_SIZE, source_size=GTA5_SIZE)
+    print(f'generated {num_images} GTA5 {GTA5_SIZE[0]}x{GTA5_SIZE[1]} and {num_images} '
+          f'Cityscapes {CITYSCAPES_SIZE[0]}x{CITYSCAPES_SIZE[1]} images in '
+          f'{time.perf_counter() - start:.0f} s -> {out_dir}', flush=True)
+    return overlay
+
+
+def steps_per_second(cfg, mix, color_transfer, num_workers, num_steps):
+    cfg.TRAIN.COLOR_TRANSFER = color_transfer
+    streams, build, columns = data_streams(cfg, mix, None)
+    loader = pipeline.train_loader(streams, build, columns, 1, 0, num_steps + 1,
+                                   cfg.TRAIN.RANDOM_SEED, num_workers)
+    batches = pipeline.iterate(loader)
+    next(batches)           # worker start-up and the first decode: not timed
+    start = time.perf_counter()
+    count = sum(1 for _ in batches)
+    return count / (time.perf_counter() - start)
+
+
+def machine():
+    model = platform.processor() or platform.machine()
+    try:
+        lscpu = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+        model = next(line.split(':', 1)[1].strip() for line in lscpu.splitlines()
+                     if line.startswith('Model name'))
+    except (OSError, StopIteration):
+        pass
+    return f'{model}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}'
+
+
+def main(args):
+    with tempfile.TemporaryDirectory(prefix='loader_bench_') as tmp:
+        data_dir = args.data or tmp
+        os.makedirs(data_dir, exist_ok=True)
+        cfg = get_cfg([ensure_data(data_dir, args.num_images)])   # the paper's sizes
+        print(f'machine: {machine()}')
+        print(f'sizes: GTA5 -> {cfg.TRAIN.INPUT_SIZE_SOURCE}, Cityscapes -> '
+              f'{cfg.TRAIN.INPUT_SIZE_TARGET}; batch 1; {args.steps} timed steps each\n')
+        print('| stream | colour transfer | images/step | '
+              + ' | '.join(f'{w} worker{"s" if w > 1 else ""}: steps/s' for w in args.workers)
+              + ' |')
+        print('|---|---|---|' + '---|' * len(args.workers))
+        for mix, transfer in CASES:
+            rates = [steps_per_second(cfg, mix, transfer, w, args.steps) for w in args.workers]
+            name = {'target': 'target only', 'sample': 'sample-level pairs',
+                    'region': 'region mix'}[mix]
+            print(f'| {name} | {"on" if transfer else "off"} | {IMAGES_PER_STEP[mix, transfer]} '
+                  f'| ' + ' | '.join(f'{r:.2f}' for r in rates) + ' |', flush=True)
+
+
+if __name__ == '__main__':
+    main(parse_args())

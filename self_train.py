@@ -1,0 +1,207 @@
+"""Stage 3 and the whole DDM for one label budget (Algorithm 1 of the paper).
+
+    python self_train.py --cfg configs/gta2cityscapes.yaml --num_labeled 100
+    python self_train.py --cfg ... --pseudo_only --checkpoint STUDENT.ckpt --pseudo_dir DIR
+
+For r = 1..R: the region-level and the sample-level teacher on D_T (plus, from round 2, the
+pseudo-labeled D_U of round r-1), the student distilled from both, an evaluation of all three
+on Cityscapes val, then the student's class-balanced pseudo labels for D_U. A manifest
+records every finished step; the same command after a kill resumes at the first unfinished
+step (and each training step at its last checkpoint). The per-round table (paper Table 4) is
+written as Markdown and JSON at the end.
+"""
+import argparse
+import copy
+import json
+import os
+import time
+
+import distill
+import train_teacher
+from config import LIST_DIR, add_config_args, cfg_from_args, to_plain
+from dataset.build import target_unlabeled_dataset
+from dataset.subsets import subset_filename
+from eval import evaluate_checkpoint
+from net.deeplabv2 import build_model
+from utils.checkpoint import load_net_checkpoint
+from utils.device import setup_device
+from utils.errors import ConfigError, run_cli
+from utils.func import primary_metric
+from utils.pseudo_label import check_outside, generate_pseudo_labels
+from utils.serialization import atomic_write_json, atomic_write_text
+
+MODELS = ('teacher_rl', 'teacher_sl', 'student')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--num_labeled', type=int, default=None,
+                        help='label budget N: uses dataset/cityscapes_list/train_labeled_N.txt')
+    parser.add_argument('--labeled_list', default=None, help='D_T list (instead of N)')
+    parser.add_argument('--rounds', type=int, default=None,
+                        help='R (default: 4 for GTA5, 3 for SYNTHIA, 1 with every label)')
+    parser.add_argument('--init', choices=('imagenet', 'previous'), default='imagenet',
+                        help='each round starts from ImageNet or from the previous round')
+    parser.add_argument('--exp_dir', default=None,
+                        help='default: EXP_ROOT/{gta,synthia}2cityscapes_N')
+    parser.add_argument('--pseudo_only', action='store_true',
+                        help='only write pseudo labels of D_U from --checkpoint to --pseudo_dir')
+    parser.add_argument('--checkpoint', default=None, help='with --pseudo_only')
+    parser.add_argument('--pseudo_dir', default=None, help='with --pseudo_only')
+    add_config_args(parser)
+    return parser.parse_args(argv)
+
+
+def default_rounds(cfg, labeled_list):
+    with open(cfg.DATA_LIST_TARGET) as f_all, open(labeled_list) as f_labeled:
+        every_label = {l.strip() for l in f_all if l.strip()} <= {
+            l.strip() for l in f_labeled if l.strip()}
+    return 1 if every_label else {'GTA': 4, 'SYNTHIA': 3}[cfg.SOURCE]
+
+
+def pseudo_labels(cfg, checkpoint, pseudo_dir):
+    """Pseudo labels of D_U from the student at `checkpoint` (the stage on its own)."""
+    check_outside(pseudo_dir, os.path.join(cfg.DATA_DIRECTORY_TARGET, 'gtFine'))
+    dataset = target_unlabeled_dataset(cfg)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    net = build_model(cfg)
+    load_net_checkpoint(net, checkpoint)
+    stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
+                                   cfg.TRAIN.PSEUDO_PORTION, cfg.TRAIN.PSEUDO_THRESHOLD_CAP,
+                                   cfg.NUM_WORKERS)
+    print(f'pseudo labels of {len(dataset)} images in {pseudo_dir}')
+    return stats
+
+
+class Manifest:
+    """manifest.json: the run's settings and every finished step with its output.
+
+    A step counts as finished while its output file exists; a resume with other settings is
+    refused, naming the keys that differ.
+    """
+
+    def __init__(self, path, settings):
+        self.path = path
+        self.data = {'settings': settings, 'steps': {}, 'events': []}
+        if os.path.isfile(path):
+            with open(path) as f:
+                saved = json.load(f)
+            changed = differing_keys(saved['settings'], settings)
+            if changed:
+                raise ConfigError(f'{path} was written with other settings; differing: '
+                                  f'{", ".join(changed)} (use another --exp_dir)')
+            self.data = saved
+
+    def run(self, name, output, work):
+        """`work()` -> result (JSON-ready), unless `name` finished before and `output` exists."""
+        done = self.data['steps'].get(name)
+        if done and os.path.exists(done['output']):
+            self.event(name, 'skipped (finished before)')
+            return done['result']
+        self.event(name, 'started')
+        result = work()
+        self.data['steps'][name] = {'output': output, 'result': result, 'finished': time.time()}
+        self.event(name, 'finished')
+        return result
+
+    def event(self, name, what):
+        print(f'[pipeline] {name}: {what}', flush=True)
+        self.data['events'].append({'step': name, 'event': what, 'time': time.time()})
+        atomic_write_json(self.path, self.data)
+
+
+def differing_keys(old, new, prefix=''):
+    keys = sorted(set(old) | set(new))
+    out = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differing_keys(a, b, f'{prefix}{key}.')
+        elif a != b:
+            out.append(prefix + key)
+    return out
+
+
+def round_cfg(cfg, round_dir_prev, init_from):
+    """The config of one training step: where D_T's pseudo labels and the weights come from."""
+    step_cfg = copy.deepcopy(cfg)
+    step_cfg.DATA_DIRECTORY_PSEUDO = os.path.join(round_dir_prev, 'pseudo') if round_dir_prev \
+        else ''
+    step_cfg.TRAIN.RESTORE_FROM = init_from
+    return step_cfg
+
+
+def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
+    """One round of Algorithm 1; returns {model: primary mIoU}."""
+    round_dir = os.path.join(exp_dir, f'round{r}')
+    prev_dir = os.path.join(exp_dir, f'round{r - 1}') if r > 1 else ''
+
+    def init_from(model):
+        if init == 'previous' and prev_dir:
+            return os.path.join(prev_dir, model, 'final.ckpt')
+        return cfg.TRAIN.RESTORE_FROM
+
+    ckpt = {m: os.path.join(round_dir, m, 'final.ckpt') for m in MODELS}
+    for model, mix in (('teacher_rl', 'region'), ('teacher_sl', 'sample')):
+        manifest.run(f'round{r}/{model}', ckpt[model], lambda: train_teacher.train(
+            round_cfg(cfg, prev_dir, init_from(model)), mix,
+            os.path.join(round_dir, model), labeled_list))
+    manifest.run(f'round{r}/student', ckpt['student'], lambda: distill.train(
+        round_cfg(cfg, prev_dir, ''), ckpt['teacher_rl'], ckpt['teacher_sl'],
+        os.path.join(round_dir, 'student'), init_from('student'), labeled_list))
+    scores = {}
+    for model in MODELS:
+        output = os.path.join(round_dir, f'eval_{model}.json')
+        summary = manifest.run(f'round{r}/eval_{model}', output, lambda: evaluate_checkpoint(
+            cfg, ckpt[model], cfg.DATA_DIRECTORY_TARGET, output=output))
+        scores[model] = summary[primary_metric(cfg.NUM_CLASSES)]
+    if r < rounds:  # the last round's pseudo labels would feed no one
+        pseudo_dir = os.path.join(round_dir, 'pseudo')
+        manifest.run(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
+                     lambda: pseudo_labels(cfg, ckpt['student'], pseudo_dir))
+    return scores
+
+
+def write_table(exp_dir, rows, cfg):
+    """The per-round table (teachers and student mIoU per round) as Markdown and JSON."""
+    metric = primary_metric(cfg.NUM_CLASSES)
+    lines = [f'| round | region-level teacher | sample-level teacher | student |',
+             '|---|---|---|---|']
+    for row in rows:
+        lines.append(f"| {row['round']} | " + ' | '.join(
+            '--' if row[m] is None else f'{row[m]:.2f}' for m in MODELS) + ' |')
+    text = f'{metric} on {cfg.TARGET} val, per round\n\n' + '\n'.join(lines) + '\n'
+    atomic_write_text(os.path.join(exp_dir, 'results.md'), text)
+    atomic_write_json(os.path.join(exp_dir, 'results.json'), {'metric': metric, 'rounds': rows})
+    print(text)
+    return text
+
+
+def main(args):
+    cfg = cfg_from_args(args)
+    if args.pseudo_only:
+        if not (args.checkpoint and args.pseudo_dir):
+            raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')
+        return pseudo_labels(cfg, args.checkpoint, args.pseudo_dir)
+    labeled_list = args.labeled_list or (
+        os.path.join(LIST_DIR, subset_filename(args.num_labeled)) if args.num_labeled
+        else cfg.DATA_LIST_TARGET_LABELED)
+    if not os.path.isfile(labeled_list):
+        raise ConfigError(f'labeled list not found: {labeled_list}')
+    rounds = args.rounds or default_rounds(cfg, labeled_list)
+    with open(labeled_list) as f:
+        budget = sum(1 for line in f if line.strip())
+    exp_dir = args.exp_dir or os.path.join(
+        cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
+    settings = {'cfg': to_plain(cfg), 'labeled_list': os.path.abspath(labeled_list),
+                'rounds': rounds, 'init': args.init}
+    manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings)
+    rows = []
+    for r in range(1, rounds + 1):
+        scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, args.init)
+        rows.append({'round': r, **scores})
+    return write_table(exp_dir, rows, cfg)
+
+
+if __name__ == '__main__':
+    run_cli(main, parse_args())

@@ -1,0 +1,223 @@
+"""The training data pipeline: what a step holds, and that the stream depends only on the seed
+and the global sample index (same with any number of workers, on resume, across shards)."""
+import functools
+import math
+
+import numpy as np
+import pytest
+
+from config import get_cfg
+from conftest import TINY_CFG
+from dataset import pipeline
+from dataset.base_dataset import to_network_input
+from dataset.color_transfer import lab_color_transfer
+from dataset.pipeline import StepSamples, epoch_index, iterate, train_loader
+from train_teacher import data_streams
+
+SEED = 1234
+
+
+class IndexImages:
+    """A stand-in dataset whose item i is an image and a label filled with i: the label of a
+    batch says which items the stream drew, at no loading cost."""
+
+    def __init__(self, num_items, size=(8, 4)):
+        self.num_items, self.size = num_items, size
+
+    def __len__(self):
+        return self.num_items
+
+    def load(self, index):
+        width, height = self.size
+        return (np.full((height, width, 3), index, np.uint8),
+                np.full((height, width), index, np.uint8))
+
+
+def _labeled_stream(dataset):
+    build = functools.partial(pipeline.labeled_sample, mean=(0.0, 0.0, 0.0), stream='data')
+    return {'data': dataset}, build, pipeline.STAGE_COLUMNS['labeled']
+
+
+def _drawn_items(batches):
+    """The item index of every sample of `batches` of an IndexImages stream, in order."""
+    return [int(label[0, 0]) for batch in batches for label in batch['label']]
+
+
+def _run(streams, build, columns, start_step, num_steps, batch_size=1, seed=SEED,
+         num_workers=1, num_shards=1, shard_id=0):
+    return list(iterate(train_loader(streams, build, columns, batch_size, start_step, num_steps,
+                                     seed, num_workers, num_shards, shard_id)))
+
+
+def _assert_same_batches(a, b):
+    assert len(a) == len(b)
+    for batch_a, batch_b in zip(a, b):
+        assert batch_a.keys() == batch_b.keys()
+        for key in batch_a:
+            np.testing.assert_array_equal(batch_a[key], batch_b[key], err_msg=key)
+
+
+@pytest.fixture
+def cfg(generated):
+    _, data_cfg = generated
+    return get_cfg([TINY_CFG, data_cfg])
+
+
+# ---- what a step holds ---------------------------------------------------------------
+
+@pytest.mark.parametrize('color_transfer', [False, True])
+def test_sample_level_pairs_one_source_and_one_target(cfg, color_transfer):
+    cfg.TRAIN.COLOR_TRANSFER = color_transfer
+    streams, build, columns = data_streams(cfg, 'sample', None)
+    assert columns == ['image_src', 'label_src', 'image_trg', 'label_trg']
+    assert set(streams) == {'source', 'target'} | ({'reference'} if color_transfer else set())
+    samples = StepSamples(streams, build, SEED, 4)
+    mean = cfg.TRAIN.IMG_MEAN
+    (src_w, src_h), (trg_w, trg_h) = cfg.TRAIN.INPUT_SIZE_SOURCE, cfg.TRAIN.INPUT_SIZE_TARGET
+    batches = _run(streams, build, columns, 0, 4)
+    assert len(batches) == 4
+    for m, batch in enumerate(batches):
+        # One source and one target image per step, each at its own configured size.
+        assert batch['image_src'].shape == (1, 3, src_h, src_w)
+        assert batch['label_src'].shape == (1, src_h, src_w)
+        assert batch['image_trg'].shape == (1, 3, trg_h, trg_w)
+        assert batch['label_trg'].shape == (1, trg_h, trg_w)
+        indices = samples.item_indices(m)
+        source_rgb, source_label = streams['source'].load(indices['source'])
+        target_rgb, target_label = streams['target'].load(indices['target'])
+        if color_transfer:
+            source_rgb = lab_color_transfer(source_rgb, streams['reference'].load(
+                indices['reference'])[0])
+        np.testing.assert_array_equal(batch['image_src'][0], to_network_input(source_rgb, mean))
+        np.testing.assert_array_equal(batch['label_src'][0], source_label)
+        np.testing.assert_array_equal(batch['image_trg'][0], to_network_input(target_rgb, mean))
+        np.testing.assert_array_equal(batch['label_trg'][0], target_label)
+
+
+def _changed_box(changed):
+    """(y0, y1, x0, x1) bounding the True pixels of `changed`, or None."""
+    rows, cols = np.nonzero(changed.any(axis=1))[0], np.nonzero(changed.any(axis=0))[0]
+    if not len(rows):
+        return None
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def test_region_mixed_batches_are_target_sized_pastes_of_a_source_crop(cfg):
+    cfg.TRAIN.COLOR_TRANSFER = False
+    streams, build, columns = data_streams(cfg, 'region', None)
+    samples = StepSamples(streams, build, SEED, 8)
+    mean = cfg.TRAIN.IMG_MEAN
+    trg_w, trg_h = cfg.TRAIN.INPUT_SIZE_TARGET
+    batches = _run(streams, build, columns, 0, 4, batch_size=2)
+    pasted = 0
+    for step, batch in enumerate(batches):
+        assert batch['image'].shape == (2, 3, trg_h, trg_w)
+        assert batch['label'].shape == (2, trg_h, trg_w)
+        for j in range(2):
+            indices = samples.item_indices(2 * step + j)
+            target_rgb, target_label = streams['target'].load(indices['target'])
+            source_rgb, source_label = streams['source'].load(indices['source'])
+            image, label = batch['image'][j], batch['label'][j]
+            target = to_network_input(target_rgb, mean)
+            box = _changed_box((image != target).any(axis=0) | (label != target_label))
+            if box is None:
+                continue
+            y0, y1, x0, x1 = box
+            outside = np.ones((trg_h, trg_w), bool)
+            outside[y0:y1, x0:x1] = False
+            assert np.all(image[:, outside] == target[:, outside])
+            assert np.all(label[outside] == target_label[outside])
+            # Inside: the same place of some target-sized crop of the source.
+            source = to_network_input(source_rgb, mean)
+            offsets = [(dy, dx) for dy in range(source.shape[1] - trg_h + 1)
+                       for dx in range(source.shape[2] - trg_w + 1)
+                       if np.array_equal(source[:, dy + y0:dy + y1, dx + x0:dx + x1],
+                                         image[:, y0:y1, x0:x1])]
+            assert offsets, (step, j, box)
+            assert any(np.array_equal(source_label[dy + y0:dy + y1, dx + x0:dx + x1],
+                                      label[y0:y1, x0:x1]) for dy, dx in offsets)
+            pasted += 1
+    assert pasted >= 4
+
+
+# ---- determinism ---------------------------------------------------------------------
+
+def test_same_stream_with_any_workers_and_on_resume(cfg):
+    cfg.TRAIN.COLOR_TRANSFER = True
+    streams, build, columns = data_streams(cfg, 'region', None)
+    full = _run(streams, build, columns, 0, 6, batch_size=2)
+    _assert_same_batches(full, _run(streams, build, columns, 0, 6, batch_size=2, num_workers=2))
+    # A run resumed at step 4 sees what the uninterrupted run saw from step 4 on.
+    _assert_same_batches(full[4:], _run(streams, build, columns, 4, 2, batch_size=2))
+    _assert_same_batches(full[4:], _run(streams, build, columns, 4, 2, batch_size=2,
+                                        num_workers=2))
+
+
+def test_seeded_per_step(cfg):
+    streams, build, columns = data_streams(cfg, 'region', None)
+    first = _run(streams, build, columns, 0, 3, seed=7)
+    _assert_same_batches(first, _run(streams, build, columns, 0, 3, seed=7))
+    other = _run(streams, build, columns, 0, 3, seed=8)
+    assert all(not np.array_equal(a['image'], b['image']) for a, b in zip(first, other))
+    # Random access: a sample does not depend on the run's length or the order of access.
+    short, long = StepSamples(streams, build, 7, 3), StepSamples(streams, build, 7, 100)
+    later = long[2]
+    for got, expected in zip(long[0], short[0]):
+        np.testing.assert_array_equal(got, expected)
+    for got, expected in zip(later, short[2]):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_each_stream_epoch_is_a_permutation():
+    streams = {'a': IndexImages(5), 'b': IndexImages(7)}
+    samples = StepSamples(streams, None, SEED, 35)
+    drawn = {name: [samples.item_indices(m)[name] for m in range(35)] for name in streams}
+    for name, dataset in streams.items():
+        n = len(dataset)
+        epochs = [drawn[name][e * n:(e + 1) * n] for e in range(35 // n)]
+        assert all(sorted(epoch) == list(range(n)) for epoch in epochs)
+        assert len({tuple(epoch) for epoch in epochs}) > 1      # reshuffled every epoch
+    # Streams of one length still draw independently (seed + stream position).
+    twins = StepSamples({'a': IndexImages(6), 'b': IndexImages(6)}, None, SEED, 6)
+    assert [twins.item_indices(m)['a'] for m in range(6)] != \
+        [twins.item_indices(m)['b'] for m in range(6)]
+
+
+# ---- shards --------------------------------------------------------------------------
+
+@pytest.mark.parametrize('num_items,num_shards', [(12, 2), (12, 3), (10, 3), (7, 2)])
+def test_shards_split_each_epoch_disjointly_and_completely(num_items, num_shards):
+    # Every shard takes ceil(N / S) samples per epoch; shard r's sample m is global sample
+    # g = m * S + r. When N is not divisible by S, the last sample of shards r >= N % S has
+    # g >= N: g simply continues into the next epoch's permutation, so nothing is dropped,
+    # padded or duplicated; a shard's epoch boundary is merely not the global one.
+    dataset = IndexImages(num_items)
+    per_shard = math.ceil(num_items / num_shards)
+    this_epoch, next_epoch = [], []
+    for shard_id in range(num_shards):
+        samples = StepSamples({'data': dataset}, None, SEED, per_shard, num_shards, shard_id)
+        for m in range(per_shard):
+            g = samples.global_index(m)
+            assert g == m * num_shards + shard_id
+            item = samples.item_indices(m)['data']
+            (this_epoch if g < num_items else next_epoch).append(item)
+            if g >= num_items:
+                assert item == epoch_index(num_items, g, SEED)
+    assert sorted(this_epoch) == list(range(num_items))          # each item exactly once
+    assert len(next_epoch) == per_shard * num_shards - num_items
+    # Those spill-over samples are the next epoch's first draws (g = N, N + 1, ...).
+    assert next_epoch == [epoch_index(num_items, num_items + k, SEED)
+                          for k in range(len(next_epoch))]
+
+
+def test_sharded_loaders_split_an_epoch():
+    streams, build, columns = _labeled_stream(IndexImages(12))
+    drawn = [_drawn_items(_run(streams, build, columns, 0, 3, batch_size=2, num_shards=2,
+                               shard_id=shard_id, num_workers=1 + shard_id))
+             for shard_id in (0, 1)]
+    assert len(drawn[0]) == len(drawn[1]) == 6
+    assert not set(drawn[0]) & set(drawn[1])
+    assert sorted(drawn[0] + drawn[1]) == list(range(12))
+    # The two shards interleave the single-device stream of the same seed.
+    single = _drawn_items(_run(streams, build, columns, 0, 6, batch_size=2))
+    assert single[0::2] == drawn[0] and single[1::2] == drawn[1]

@@ -1,0 +1,147 @@
+"""Class-balanced pseudo labels (DDM §3.3, BDL's rule) for the unlabeled target images D_U.
+
+threshold_c = min(median confidence of the pixels predicted as c, 0.9); a pixel whose
+confidence is below its class's threshold becomes 255. The medians are global over D_U
+(1.6e9 pixels for Cityscapes), so they come from per-class confidence histograms with
+NUM_BINS bins (the threshold is the lower edge of the median's bin: within 1/NUM_BINS of the
+exact median), and a second pass over D_U writes the labels.
+
+    pseudo_dir/labels/CITY/NAME.png   8-bit train ids (255 = not kept)
+    pseudo_dir/list.txt               the images, as in the Cityscapes list files
+    pseudo_dir/stats.json             thresholds, kept fractions, the checkpoint used
+"""
+import json
+import os
+import shutil
+
+import mindspore as ms
+import numpy as np
+from mindspore import nn, ops
+from PIL import Image
+from tqdm import tqdm
+
+from dataset.base_dataset import IGNORE_LABEL, write_list
+from dataset.pipeline import eval_loader, iterate
+from net.deeplabv2 import upsample
+from utils.errors import DataError
+from utils.serialization import atomic_save_image, atomic_write_json
+
+NUM_BINS = 1000
+
+
+class Confidence(nn.Cell):
+    """(max softmax probability, argmax) of the main head at the label resolution."""
+
+    def __init__(self, net, size_hw):
+        super().__init__()
+        self.net = net
+        self.size_hw = tuple(size_hw)
+
+    def construct(self, image):
+        _, pred_main = self.net(image)
+        prob = ops.softmax(upsample(pred_main, self.size_hw), axis=1)
+        confidence, label = ops.max(prob, axis=1)
+        return confidence, label.astype(ms.uint8)
+
+
+def confidence_histogram(confidence, label, num_classes, num_bins=NUM_BINS):
+    """Counts[c, b]: pixels predicted as c whose confidence falls in bin b of [0, 1]."""
+    bins = np.minimum((confidence * num_bins).astype(np.int64), num_bins - 1)
+    flat = label.astype(np.int64).ravel() * num_bins + bins.ravel()
+    return np.bincount(flat, minlength=num_classes * num_bins).reshape(num_classes, num_bins)
+
+
+def class_balanced_thresholds(histogram, portion=0.5, cap=0.9):
+    """Per class: min(the `portion` quantile of its confidences, cap); NaN if never predicted.
+
+    The quantile is BDL's `sorted(x)[round(len(x) * portion)]`, read off the histogram as the
+    lower edge of the bin holding that element.
+    """
+    num_classes, num_bins = histogram.shape
+    thresholds = np.full(num_classes, np.nan)
+    for c in range(num_classes):
+        total = histogram[c].sum()
+        if total == 0:
+            continue
+        rank = min(int(np.round(total * portion)), total - 1)
+        bin_index = int(np.searchsorted(np.cumsum(histogram[c]), rank, side='right'))
+        thresholds[c] = min(bin_index / num_bins, cap)
+    return thresholds
+
+
+def apply_thresholds(confidence, label, thresholds):
+    """Train ids with every pixel below its class's threshold set to 255."""
+    per_pixel = np.nan_to_num(thresholds, nan=np.inf)[label]
+    return np.where(confidence >= per_pixel, label, IGNORE_LABEL).astype(np.uint8)
+
+
+def pseudo_label_path(pseudo_dir, name):
+    return os.path.join(pseudo_dir, 'labels', name)
+
+
+def check_outside(pseudo_dir, ground_truth_dir):
+    """Refuse a pseudo-label directory that is, or is inside, the ground-truth directory."""
+    pseudo, truth = os.path.realpath(pseudo_dir), os.path.realpath(ground_truth_dir)
+    if pseudo == truth or pseudo.startswith(truth + os.sep):
+        raise DataError(f'pseudo-label directory {pseudo_dir} is inside the ground truth '
+                        f'{ground_truth_dir}: ground-truth files are never written')
+
+
+def generate_pseudo_labels(net, dataset, pseudo_dir, num_classes, checkpoint='',
+                           portion=0.5, cap=0.9, num_workers=1, progress=True):
+    """Two passes over `dataset` (D_U): class histograms, then the labels. Returns the stats.
+
+    Re-running skips the first pass when stats.json of the same checkpoint exists, and every
+    image whose label file is already written.
+    """
+    net.set_train(False)
+    predict = Confidence(net, dataset.image_size[::-1])
+    stats_path = os.path.join(pseudo_dir, 'stats.json')
+    stats = read_stats(stats_path, checkpoint, len(dataset))
+    if stats is None:
+        # Labels on disk from another checkpoint must not be mistaken for finished work.
+        shutil.rmtree(os.path.join(pseudo_dir, 'labels'), ignore_errors=True)
+        histogram = np.zeros((num_classes, NUM_BINS), dtype=np.int64)
+        for batch in tqdm(iterate(eval_loader(dataset, num_workers)), total=len(dataset),
+                          desc='pseudo labels 1/2', disable=not progress, dynamic_ncols=True):
+            confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(batch['image'])))
+            histogram += confidence_histogram(confidence, label, num_classes)
+        thresholds = class_balanced_thresholds(histogram, portion, cap)
+        stats = summarize(histogram, thresholds, checkpoint, len(dataset))
+        atomic_write_json(stats_path, stats)
+    thresholds = np.array([np.nan if t is None else t for t in stats['thresholds']])
+    todo = [i for i, name in enumerate(dataset.names)
+            if not os.path.isfile(pseudo_label_path(pseudo_dir, name))]
+    for index in tqdm(todo, desc='pseudo labels 2/2', disable=not progress, dynamic_ncols=True):
+        image, _, _ = dataset[index]
+        confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(image[None])))
+        atomic_save_image(pseudo_label_path(pseudo_dir, dataset.names[index]),
+                          Image.fromarray(apply_thresholds(confidence, label, thresholds)))
+    write_list(os.path.join(pseudo_dir, 'list.txt'), dataset.names)
+    return stats
+
+
+def summarize(histogram, thresholds, checkpoint, num_images):
+    """Thresholds and, per class, the share of its predicted pixels kept (JSON-ready)."""
+    edges = np.arange(histogram.shape[1]) / histogram.shape[1]
+    kept = []
+    for c, threshold in enumerate(thresholds):
+        total = histogram[c].sum()
+        keep = histogram[c][edges >= threshold].sum() if total else 0
+        kept.append(None if total == 0 else round(float(keep / total), 4))
+    return {'checkpoint': os.path.abspath(checkpoint) if checkpoint else '',
+            'num_images': num_images, 'num_bins': int(histogram.shape[1]),
+            'thresholds': [None if np.isnan(t) else round(float(t), 6) for t in thresholds],
+            'kept_fraction': kept,
+            'predicted_pixels': [int(v) for v in histogram.sum(1)]}
+
+
+def read_stats(path, checkpoint, num_images):
+    """The first pass's stats of this checkpoint and D_U, if a previous run wrote them."""
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        stats = json.load(f)
+    same = (stats.get('checkpoint') == (os.path.abspath(checkpoint) if checkpoint else '')
+            and stats.get('num_images') == num_images)
+    return stats if same else None
