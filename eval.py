@@ -86,7 +86,12 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
                                    'list': os.path.abspath(dataset.list_path),
                                    'num_images': len(dataset), **summary,
                                    'confusion_matrix': np.asarray(hist).tolist()})
-        print(f'results written to {output}')
+        charts = os.path.splitext(output)[0]
+        iou_bar_chart(summary['per_class'], charts + '_iou.png',
+                      f'{os.path.basename(pretrained)}: IoU per class, {len(dataset)} images '
+                      f'of {os.path.basename(dataset.list_path)}')
+        confusion_matrix_image(hist, class_names, charts + '_confusion.png')
+        print(f'results written to {output} (charts: {charts}_iou.png, {charts}_confusion.png)')
     return summary
 
 

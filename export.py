@@ -16,7 +16,6 @@ is within 1e-4 of the logits' largest magnitude (exit code 1 otherwise). AIR fil
 loaded back by MindSpore, so they are not checked.
 """
 import argparse
-import os
 import sys
 
 import mindspore as ms

@@ -86,8 +86,12 @@ def list_inputs(path):
         raise DataError(f'--input not found: {path}')
     if path.lower().endswith(IMAGE_EXTENSIONS):
         return [path]
-    base = os.path.dirname(path)
-    return [os.path.join(base, name) for name in read_list(path)]
+    try:
+        names = read_list(path)
+    except UnicodeDecodeError:
+        raise DataError(f'--input {path} is neither an image ({" ".join(IMAGE_EXTENSIONS)}) '
+                        f'nor a text list of image paths') from None
+    return [os.path.join(os.path.dirname(path), name) for name in names]
 
 
 def output_names(paths):

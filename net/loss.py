@@ -8,14 +8,17 @@ IGNORE_LABEL = 255
 
 
 def cross_entropy(logits, label):
-    """Pixel-wise CE over labeled pixels (255 ignored); 0 when every pixel is ignored.
+    """Pixel-wise CE over each image's labeled pixels (255 ignored), averaged over images.
 
-    `ops.cross_entropy`'s mean is NaN when nothing is labeled (as in PyTorch), which a
-    pseudo-labeled image can be; the sum over the valid count avoids it.
+    Per-image means make a step on B images equal the data-parallel average of B ranks' steps
+    on one image each (as DDM trains: batch 1), and an image with no labeled pixel (a
+    pseudo-labeled one can be) adds 0 instead of `ops.cross_entropy`'s NaN mean.
     """
-    valid = (label != IGNORE_LABEL).astype(ms.float32).sum()
-    total = ops.cross_entropy(logits, label, ignore_index=IGNORE_LABEL, reduction='sum')
-    return total / ops.maximum(valid, 1.0)
+    logits = logits.astype(ms.float32)
+    per_pixel = ops.cross_entropy(logits, label, ignore_index=IGNORE_LABEL, reduction='none')
+    valid = (label != IGNORE_LABEL).astype(ms.float32)
+    per_image = per_pixel.sum(axis=(1, 2)) / ops.maximum(valid.sum(axis=(1, 2)), 1.0)
+    return per_image.mean()
 
 
 def seg_loss(pred_aux, pred_main, label, lambda_main, lambda_aux):
@@ -35,7 +38,7 @@ def kl_distill(student_logits, teacher_prob, temperature):
     `teacher_prob` is already the (mean of the teachers') softmax at temperature T; the
     T² factor of Hinton et al. keeps gradient magnitudes comparable across temperatures.
     """
-    log_student = ops.log_softmax(student_logits / temperature, axis=1)
+    log_student = ops.log_softmax(student_logits.astype(ms.float32) / temperature, axis=1)
     log_teacher = ops.log(ops.clamp(teacher_prob, 1e-12, 1.0))
     kl = (teacher_prob * (log_teacher - log_student)).sum(axis=1)
     return kl.mean() * temperature ** 2

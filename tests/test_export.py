@@ -7,11 +7,12 @@ import pytest
 from mindspore import nn
 
 import export
-from conftest import TINY_CFG, one_line_error, run_script
+from conftest import TINY_CFG, run_script
 from config import get_cfg
 from infer import load_main_head
 from net.deeplabv2 import build_model
 from utils.checkpoint import save_checkpoint
+from utils.errors import ConfigError
 
 WIDTH, HEIGHT = 256, 128
 
@@ -47,6 +48,7 @@ def test_failed_parity_check_writes_nothing(checkpoint, tmp_path, monkeypatch):
 
 
 def test_air_needs_ascend(checkpoint, tmp_path):
-    one_line_error(run_script('export.py', '--cfg', TINY_CFG, '--pretrained', checkpoint,
-                              '--output', tmp_path / 'tiny.air', '--format', 'AIR'),
-                   'AIR', 'Ascend')
+    args = export.parse_args(['--cfg', TINY_CFG, '--pretrained', checkpoint, '--output',
+                              str(tmp_path / 'tiny.air'), '--format', 'AIR'])
+    with pytest.raises(ConfigError, match='AIR needs --device Ascend'):
+        export.main(args)

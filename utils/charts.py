@@ -81,7 +81,9 @@ def iou_bar_chart(per_class, path, title):
     if values:
         miou = float(np.mean(values))
         draw_dashed_vertical(draw, x_of(miou), IOU_TOP - 4, bottom, MIOU_COLOUR)
-        draw.text((x_of(miou), IOU_TOP - 8), f'mIoU {miou:.1f} ({len(values)} classes)',
+        label = f'mIoU {miou:.1f} ({len(values)} class{"es" if len(values) > 1 else ""})'
+        half = text_size(draw, label, font(12))[0] / 2 + 4    # keep it inside the picture
+        draw.text((min(max(x_of(miou), half), IOU_WIDTH - half), IOU_TOP - 8), label,
                   fill=MIOU_COLOUR, font=font(12), anchor='mb')
     atomic_save_image(path, image)
     return image

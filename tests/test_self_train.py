@@ -1,0 +1,139 @@
+"""Stage 3: class-balanced thresholds, and the resumable R-round pipeline."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, TINY_CFG, one_line_error, run_script
+from utils.pseudo_label import (NUM_BINS, apply_thresholds, class_balanced_thresholds,
+                                confidence_histogram)
+
+
+def test_thresholds_hand_computed():
+    # class 0: confidences 0.2, 0.4, 0.6 -> median element sorted[round(1.5)] = 0.6
+    # class 1: 0.95, 0.97 -> sorted[round(1.0)] = 0.97, capped at 0.9
+    # class 2: never predicted; class 3: one pixel at 0.3 -> sorted[round(0.5)=0] = 0.3
+    confidence = np.array([0.2, 0.4, 0.6, 0.95, 0.97, 0.3])
+    label = np.array([0, 0, 0, 1, 1, 3])
+    histogram = confidence_histogram(confidence, label, 4)
+    assert histogram.shape == (4, NUM_BINS) and histogram.sum() == 6
+    thresholds = class_balanced_thresholds(histogram)
+    np.testing.assert_allclose(thresholds[[0, 1, 3]], [0.6, 0.9, 0.3], atol=1.0 / NUM_BINS)
+    assert np.isnan(thresholds[2])
+    kept = apply_thresholds(confidence, label, thresholds)
+    assert kept.tolist() == [255, 255, 0, 1, 1, 3]
+
+
+def test_thresholds_match_the_exact_median_on_many_pixels():
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.05, 1.0, 200_000)
+    label = rng.integers(0, 5, 200_000)
+    thresholds = class_balanced_thresholds(confidence_histogram(confidence, label, 5),
+                                           cap=1.0)
+    for c in range(5):
+        exact = np.sort(confidence[label == c])[int(np.round((label == c).sum() * 0.5))]
+        assert abs(thresholds[c] - exact) <= 1.0 / NUM_BINS
+
+
+@pytest.fixture(scope='module')
+def pipeline_cfg(generated, tmp_path_factory):
+    """Short stages on the generated data, with 4 labeled target images."""
+    root, data_cfg = generated
+    out = tmp_path_factory.mktemp('pipeline')
+    with open(os.path.join(root, 'cityscapes', 'cityscapes_list', 'train.txt')) as f:
+        names = f.read().split()
+    labeled = out / 'labeled_4.txt'
+    labeled.write_text('\n'.join(names[:4]) + '\n')
+    short = out / 'short.yaml'
+    short.write_text('TRAIN:\n  EARLY_STOP: 12\n  MAX_ITERS: 12\n  SAVE_PRED_EVERY: 4\n'
+                     '  EVAL_EVERY: 0\n')
+    return ['--cfg', TINY_CFG, data_cfg, str(short), '--labeled_list', str(labeled),
+            '--rounds', '2']
+
+
+def events(exp_dir):
+    with open(os.path.join(exp_dir, 'manifest.json')) as f:
+        return json.load(f)['events']
+
+
+def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
+    exp = tmp_path / 'exp'
+    result = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = json.loads((exp / 'results.json').read_text())
+    assert [row['round'] for row in table['rounds']] == [1, 2]
+    assert all(isinstance(row[m], float) for row in table['rounds']
+               for m in ('teacher_rl', 'teacher_sl', 'student'))
+    assert '| 2 |' in (exp / 'results.md').read_text()
+    stats = json.loads((exp / 'round1' / 'pseudo' / 'stats.json').read_text())
+    assert len(stats['thresholds']) == 19 and stats['num_images'] == 12
+    assert not (exp / 'round2' / 'pseudo').exists()      # the last round's would feed no one
+    # round 2 trained on D_T plus the pseudo-labeled D_U of round 1
+    cfg_text = (exp / 'round2' / 'teacher_rl' / 'config.yaml').read_text()
+    assert str(exp / 'round1' / 'pseudo') in cfg_text
+
+    # the same command again finds everything finished
+    again = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
+    assert again.returncode == 0
+    assert again.stdout.count('skipped (finished before)') == 13
+
+    # a changed config is refused, naming the key
+    refused = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp,
+                         '--opts', 'TRAIN.LEARNING_RATE=0.1')
+    one_line_error(refused, 'cfg.TRAIN.LEARNING_RATE')
+
+    # a checkpoint deleted after its step finished: that step is redone
+    os.remove(exp / 'round2' / 'student' / 'final.ckpt')
+    redo = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
+    assert redo.returncode == 0, redo.stderr[-3000:]
+    assert '[pipeline] round2/student: started' in redo.stdout
+    assert '[pipeline] round2/teacher_rl: skipped' in redo.stdout
+
+
+def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path):
+    exp = tmp_path / 'exp'
+    cmd = [sys.executable, 'self_train.py', *map(str, pipeline_cfg), '--exp_dir', str(exp)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    started = lambda: os.path.isfile(exp / 'manifest.json') and any(  # noqa: E731
+        e['step'] == 'round1/student' and e['event'] == 'started' for e in events(exp))
+    while proc.poll() is None and time.time() < deadline and not started():
+        time.sleep(0.1)
+    time.sleep(2)                                     # part-way through the student
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (exp / 'results.json').exists()
+    resumed = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert '[pipeline] round1/teacher_rl: skipped' in resumed.stdout
+    assert '[pipeline] round1/teacher_sl: skipped' in resumed.stdout
+    finished = [e['step'] for e in events(exp) if e['event'] == 'finished']
+    assert len(finished) == len(set(finished)) == 13, finished
+    assert (exp / 'results.json').exists()
+
+
+def test_pseudo_only_and_ground_truth_protection(pipeline_cfg, generated, tmp_path):
+    root, data_cfg = generated
+    exp = tmp_path / 'exp'
+    assert run_script('train_teacher.py', '--mix', 'target', '--cfg', TINY_CFG, data_cfg,
+                      '--out_dir', exp, '--opts', 'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=2',
+                      'TRAIN.EVAL_EVERY=0').returncode == 0
+    ckpt = exp / 'final.ckpt'
+    inside = os.path.join(root, 'cityscapes', 'gtFine', 'train', 'pseudo')
+    one_line_error(run_script('self_train.py', '--cfg', TINY_CFG, data_cfg, '--pseudo_only',
+                              '--checkpoint', ckpt, '--pseudo_dir', inside), 'gtFine')
+    assert not os.path.exists(inside)
+    pseudo = tmp_path / 'pseudo'
+    result = run_script('self_train.py', '--cfg', TINY_CFG, data_cfg, '--pseudo_only',
+                        '--checkpoint', ckpt, '--pseudo_dir', pseudo)
+    assert result.returncode == 0, result.stderr[-3000:]
+    listed = (pseudo / 'list.txt').read_text().split()
+    assert len(listed) == 12 and all((pseudo / 'labels' / n).is_file() for n in listed)
+    from PIL import Image
+    label = np.asarray(Image.open(pseudo / 'labels' / listed[0]))
+    assert label.shape == (64, 128) and set(np.unique(label)) <= set(range(19)) | {255}
