@@ -1,0 +1,51 @@
+"""A few data-parallel steps of the tiny net, launched by tests/test_distributed.py.
+
+Under msrun every rank trains on its shard (batch 1 each); without msrun one process trains
+on the combined batches (batch = number of ranks). Each process saves its parameters and the
+item indices it drew to OUT/params_rank{R}_of{N}.npz and OUT/items_rank{R}_of{N}.json.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import mindspore as ms  # noqa: E402
+import numpy as np  # noqa: E402
+
+from config import get_cfg  # noqa: E402
+from dataset import pipeline  # noqa: E402
+from net.deeplabv2 import build_model  # noqa: E402
+from train_teacher import data_streams, forward_fn  # noqa: E402
+from utils.device import setup_device  # noqa: E402
+from utils.distributed import init_distributed  # noqa: E402
+from utils.trainer import Trainer  # noqa: E402
+
+
+def main(out_dir, batch_size, cfg_files):
+    cfg = get_cfg(cfg_files, ['TRAIN.EARLY_STOP=4', 'TRAIN.MAX_ITERS=10', 'TRAIN.EVAL_EVERY=0',
+                              'TRAIN.FREEZE_BN=True', 'NUM_WORKERS=1',
+                              'TRAIN.LEARNING_RATE=0.01'])
+    setup_device('CPU', 'GRAPH')
+    rank, size = init_distributed()
+    streams, build, columns = data_streams(cfg, 'target', None)
+    ms.set_seed(0)
+    net = build_model(cfg)
+
+    def make_loader(start, num):
+        return pipeline.train_loader(streams, build, columns, batch_size, start, num, 7,
+                                     1, size, rank)
+
+    Trainer(cfg, net, forward_fn(cfg, net, 'target'), ('main', 'aux'), make_loader,
+            os.path.join(out_dir, f'run_{size}'), 'dp', rank=rank, group_size=size).run()
+    samples = pipeline.StepSamples(streams, build, 7, 4 * batch_size, size, rank)
+    items = [samples.item_indices(m)['target'] for m in range(4 * batch_size)]
+    tag = f'rank{rank}_of{size}'
+    with open(os.path.join(out_dir, f'items_{tag}.json'), 'w') as f:
+        json.dump(items, f)
+    np.savez(os.path.join(out_dir, f'params_{tag}.npz'),
+             **{p.name: p.asnumpy() for p in net.get_parameters()})
+
+
+if __name__ == '__main__':
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3:])
