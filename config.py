@@ -29,7 +29,7 @@ _C.DEVICE_ID = 0
 _C.MODE = 'GRAPH'                      # GRAPH | PYNATIVE
 _C.NUM_WORKERS = 2                     # data-loading workers per device
 _C.DATA_DIRECTORY_SOURCE = 'data/GTA5'
-_C.DATA_LIST_SOURCE = 'data/GTA5/gta5_list/train.txt'
+_C.DATA_LIST_SOURCE = os.path.join(PROJECT_ROOT, 'dataset', 'gta5_list', 'train.txt')
 _C.DATA_DIRECTORY_TARGET = 'data/Cityscapes'
 _C.DATA_LIST_TARGET = os.path.join(LIST_DIR, 'train.txt')        # D_U, the unlabeled pool
 _C.DATA_LIST_TARGET_LABELED = os.path.join(LIST_DIR, 'train_labeled_100.txt')  # D_T
@@ -75,7 +75,7 @@ _C.TRAIN.LAMBDA_CE = 1.0
 _C.TRAIN.TEMPERATURE = 1.0
 _C.TRAIN.PSEUDO_PORTION = 0.5          # class-balanced pseudo labels: median ...
 _C.TRAIN.PSEUDO_THRESHOLD_CAP = 0.9    # ... capped at 0.9
-_C.TRAIN.ROUNDS = 4                    # self-training rounds (4 GTA5, 3 SYNTHIA, 1 with 2975)
+_C.TRAIN.ROUNDS = 0                    # self-training rounds; 0 = 4 GTA5, 3 SYNTHIA, 1 with 2975
 
 _C.TEST = EasyDict()
 _C.TEST.INPUT_SIZE = (1024, 512)

@@ -39,11 +39,14 @@ def parse_args(argv=None):
                         help='label budget N: uses dataset/cityscapes_list/train_labeled_N.txt')
     parser.add_argument('--labeled_list', default=None, help='D_T list (instead of N)')
     parser.add_argument('--rounds', type=int, default=None,
-                        help='R (default: 4 for GTA5, 3 for SYNTHIA, 1 with every label)')
+                        help='R (default: cfg.TRAIN.ROUNDS, else 4 for GTA5, 3 for SYNTHIA, '
+                             '1 with every label)')
     parser.add_argument('--init', choices=('imagenet', 'previous'), default='imagenet',
                         help='each round starts from ImageNet or from the previous round')
     parser.add_argument('--exp_dir', default=None,
                         help='default: EXP_ROOT/{gta,synthia}2cityscapes_N')
+    parser.add_argument('--baselines', action='store_true',
+                        help='also train and evaluate target-only and source-only models')
     parser.add_argument('--pseudo_only', action='store_true',
                         help='only write pseudo labels of D_U from --checkpoint to --pseudo_dir')
     parser.add_argument('--checkpoint', default=None, help='with --pseudo_only')
@@ -149,12 +152,10 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
     manifest.run(f'round{r}/student', ckpt['student'], lambda: distill.train(
         round_cfg(cfg, prev_dir, ''), ckpt['teacher_rl'], ckpt['teacher_sl'],
         os.path.join(round_dir, 'student'), init_from('student'), labeled_list))
-    scores = {}
-    for model in MODELS:
-        output = os.path.join(round_dir, f'eval_{model}.json')
-        summary = manifest.run(f'round{r}/eval_{model}', output, lambda: evaluate_checkpoint(
-            cfg, ckpt[model], cfg.DATA_DIRECTORY_TARGET, output=output))
-        scores[model] = summary[primary_metric(cfg.NUM_CLASSES)]
+    scores = {model: evaluate_step(cfg, manifest, f'round{r}/eval_{model}', ckpt[model],
+                                   os.path.join(round_dir, f'eval_{model}.json'),
+                                   save_pred=model == 'student')
+              for model in MODELS}
     if r < rounds:  # the last round's pseudo labels would feed no one
         pseudo_dir = os.path.join(round_dir, 'pseudo')
         manifest.run(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
@@ -162,7 +163,28 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
     return scores
 
 
-def write_table(exp_dir, rows, cfg):
+def evaluate_step(cfg, manifest, name, checkpoint, output, save_pred=False):
+    """The primary mIoU of `checkpoint` on val (with colourised predictions if asked)."""
+    pred_dir = os.path.splitext(output)[0] + '_pred' if save_pred else None
+    summary = manifest.run(name, output, lambda: evaluate_checkpoint(
+        cfg, checkpoint, cfg.DATA_DIRECTORY_TARGET, save_pred=pred_dir, output=output))
+    return summary[primary_metric(cfg.NUM_CLASSES)]
+
+
+def run_baselines(cfg, manifest, exp_dir, labeled_list):
+    """Target-only (D_T alone) and source-only models, trained like a round-1 teacher."""
+    scores = {}
+    for name, mix in (('target_only', 'target'), ('source_only', 'source')):
+        out_dir = os.path.join(exp_dir, 'baselines', name)
+        ckpt = os.path.join(out_dir, 'final.ckpt')
+        manifest.run(f'baselines/{name}', ckpt, lambda: train_teacher.train(
+            round_cfg(cfg, '', cfg.TRAIN.RESTORE_FROM), mix, out_dir, labeled_list))
+        scores[name] = evaluate_step(cfg, manifest, f'baselines/eval_{name}', ckpt,
+                                     os.path.join(exp_dir, 'baselines', f'eval_{name}.json'))
+    return scores
+
+
+def write_table(exp_dir, rows, cfg, baselines=None):
     """The per-round table (teachers and student mIoU per round) as Markdown and JSON."""
     metric = primary_metric(cfg.NUM_CLASSES)
     lines = [f'| round | region-level teacher | sample-level teacher | student |',
@@ -170,9 +192,12 @@ def write_table(exp_dir, rows, cfg):
     for row in rows:
         lines.append(f"| {row['round']} | " + ' | '.join(
             '--' if row[m] is None else f'{row[m]:.2f}' for m in MODELS) + ' |')
+    for name, score in (baselines or {}).items():
+        lines.append(f"| {name.replace('_', '-')} baseline | | | {score:.2f} |")
     text = f'{metric} on {cfg.TARGET} val, per round\n\n' + '\n'.join(lines) + '\n'
     atomic_write_text(os.path.join(exp_dir, 'results.md'), text)
-    atomic_write_json(os.path.join(exp_dir, 'results.json'), {'metric': metric, 'rounds': rows})
+    atomic_write_json(os.path.join(exp_dir, 'results.json'),
+                      {'metric': metric, 'rounds': rows, 'baselines': baselines or {}})
     print(text)
     return text
 
@@ -188,19 +213,20 @@ def main(args):
         else cfg.DATA_LIST_TARGET_LABELED)
     if not os.path.isfile(labeled_list):
         raise ConfigError(f'labeled list not found: {labeled_list}')
-    rounds = args.rounds or default_rounds(cfg, labeled_list)
+    rounds = args.rounds or cfg.TRAIN.ROUNDS or default_rounds(cfg, labeled_list)
     with open(labeled_list) as f:
         budget = sum(1 for line in f if line.strip())
     exp_dir = args.exp_dir or os.path.join(
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
     settings = {'cfg': to_plain(cfg), 'labeled_list': os.path.abspath(labeled_list),
-                'rounds': rounds, 'init': args.init}
+                'rounds': rounds, 'init': args.init, 'baselines': args.baselines}
     manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings)
+    baselines = run_baselines(cfg, manifest, exp_dir, labeled_list) if args.baselines else None
     rows = []
     for r in range(1, rounds + 1):
         scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, args.init)
         rows.append({'round': r, **scores})
-    return write_table(exp_dir, rows, cfg)
+    return write_table(exp_dir, rows, cfg, baselines)
 
 
 if __name__ == '__main__':
