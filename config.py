@@ -186,12 +186,18 @@ def dump_cfg(config, path):
     atomic_write_text(path, yaml.safe_dump(to_plain(config), sort_keys=False))
 
 
-def add_config_args(parser):
-    """The config options every script shares: --cfg, --device, --opts."""
+def add_config_args(parser, model_args=False):
+    """The config options every script shares: --cfg, --device, --opts; with `model_args`
+    also --num_classes and --device_id (the scripts that use a trained model)."""
     parser.add_argument('--cfg', nargs='+', default=None,
                         help='YAML config overlays (configs/*.yaml), applied in order')
     parser.add_argument('--device', choices=('CPU', 'Ascend', 'GPU'), default=None,
                         help='default: cfg.DEVICE')
+    if model_args:
+        parser.add_argument('--device_id', type=int, default=None)
+        parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
+                            help='19 (GTA5 models) or 16 (SYNTHIA models); '
+                                 'default: cfg.NUM_CLASSES')
     parser.add_argument('--opts', nargs='*', default=[], metavar='KEY=VALUE',
                         help='config overrides, e.g. TRAIN.MAX_ITERS=1000')
 
@@ -201,4 +207,10 @@ def cfg_from_args(args):
     config = get_cfg(args.cfg, args.opts)
     if args.device:
         config.DEVICE = args.device
+    if getattr(args, 'device_id', None) is not None:
+        config.DEVICE_ID = args.device_id
+    if getattr(args, 'num_classes', None):
+        config.NUM_CLASSES = args.num_classes
+        config.TEST.INFO = os.path.join(LIST_DIR, 'info_16.json' if args.num_classes == 16
+                                        else 'info.json')
     return config

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from config import LIST_DIR, add_config_args, cfg_from_args
+from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info
 from dataset.cityscapes import cityscapes_val
 from net.deeplabv2 import build_model
@@ -27,9 +27,6 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data_path', required=True, help='Cityscapes root (leftImg8bit/, gtFine/)')
     parser.add_argument('--pretrained', required=True, help='checkpoint to evaluate (.ckpt)')
-    parser.add_argument('--device_id', type=int, default=None)
-    parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
-                        help='19 (GTA5 models) or 16 (SYNTHIA models); default: cfg.NUM_CLASSES')
     parser.add_argument('--list', default=None, help='image list (default: the 500 val images)')
     parser.add_argument('--save_pred', default=None,
                         help='directory for colourised and labelId prediction PNGs')
@@ -37,25 +34,14 @@ def parse_args(argv=None):
                         help='results JSON (default: SAVE_PRED/results.json or '
                              'eval_results/CKPT_NAME.json)')
     parser.add_argument('--num_workers', type=int, default=None)
-    add_config_args(parser)
+    add_config_args(parser, model_args=True)
     return parser.parse_args(argv)
 
 
-def resolve_cfg(args):
+def main(args):
     cfg = cfg_from_args(args)
-    if args.device_id is not None:
-        cfg.DEVICE_ID = args.device_id
     if args.num_workers is not None:
         cfg.NUM_WORKERS = args.num_workers
-    if args.num_classes:
-        cfg.NUM_CLASSES = args.num_classes
-        cfg.TEST.INFO = os.path.join(LIST_DIR, 'info_16.json' if args.num_classes == 16
-                                     else 'info.json')
-    return cfg
-
-
-def main(args):
-    cfg = resolve_cfg(args)
     stem = os.path.splitext(os.path.basename(args.pretrained))[0]
     output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
                              else os.path.join('eval_results', stem + '.json'))

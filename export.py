@@ -54,10 +54,7 @@ def parse_args(argv=None):
                         help='MINDIR (any device) or AIR (Ascend only)')
     parser.add_argument('--input_size', type=parse_size, default=None, metavar='WxH',
                         help='fixed input size of the graph; default: cfg.TEST.INPUT_SIZE')
-    parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
-                        help='19 (GTA5 models) or 16 (SYNTHIA models); default: cfg.NUM_CLASSES')
-    parser.add_argument('--device_id', type=int, default=None)
-    add_config_args(parser)
+    add_config_args(parser, model_args=True)
     return parser.parse_args(argv)
 
 

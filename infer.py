@@ -20,7 +20,7 @@ from mindspore import nn, ops
 from PIL import Image
 from tqdm import tqdm
 
-from config import LIST_DIR, add_config_args, cfg_from_args
+from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info, read_image, read_list, to_network_input
 from net.deeplabv2 import build_model, upsample
 from utils.checkpoint import load_net_checkpoint
@@ -51,24 +51,15 @@ def parse_args(argv=None):
     parser.add_argument('--input', required=True,
                         help='an image, a folder of images, or a list file of image paths')
     parser.add_argument('--output', default='infer_results', help='output folder')
-    parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
-                        help='19 (GTA5 models) or 16 (SYNTHIA models); default: cfg.NUM_CLASSES')
     parser.add_argument('--input_size', type=parse_size, default=None, metavar='WxH',
                         help='network input size, e.g. 1024x512; default: cfg.TEST.INPUT_SIZE')
-    parser.add_argument('--device_id', type=int, default=None)
-    add_config_args(parser)
+    add_config_args(parser, model_args=True)
     return parser.parse_args(argv)
 
 
 def resolve_cfg(args):
     """The config with the command line's class count, input size and device applied."""
     cfg = cfg_from_args(args)
-    if args.device_id is not None:
-        cfg.DEVICE_ID = args.device_id
-    if args.num_classes:
-        cfg.NUM_CLASSES = args.num_classes
-        cfg.TEST.INFO = os.path.join(LIST_DIR, 'info_16.json' if args.num_classes == 16
-                                     else 'info.json')
     if args.input_size:
         cfg.TEST.INPUT_SIZE = tuple(args.input_size)
     return cfg

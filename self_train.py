@@ -187,7 +187,7 @@ def run_baselines(cfg, manifest, exp_dir, labeled_list):
 def write_table(exp_dir, rows, cfg, baselines=None):
     """The per-round table (teachers and student mIoU per round) as Markdown and JSON."""
     metric = primary_metric(cfg.NUM_CLASSES)
-    lines = [f'| round | region-level teacher | sample-level teacher | student |',
+    lines = ['| round | region-level teacher | sample-level teacher | student |',
              '|---|---|---|---|']
     for row in rows:
         lines.append(f"| {row['round']} | " + ' | '.join(

@@ -93,13 +93,21 @@ def iterate(loader):
     MindSpore re-raises an exception from a Python data worker as a RuntimeError holding the
     worker's whole traceback; a DataError inside it becomes a DataError again.
     """
+    iterator = loader.create_dict_iterator(output_numpy=True, num_epochs=1)
     try:
-        yield from loader.create_dict_iterator(output_numpy=True, num_epochs=1)
+        yield from iterator
     except RuntimeError as e:
-        found = re.search(r'DataError: ([^\n]+)', str(e))
+        # With worker processes MindSpore wraps the message twice, and the first
+        # 'DataError: ' opens its own traceback: the worker's message is the last one.
+        found = re.findall(r'DataError: ([^\n]+)', str(e))
         if found:
-            raise DataError(found.group(1).strip()) from None
+            raise DataError(found[-1].strip()) from None
         raise
+    finally:
+        # Stop the pipeline here: an iterator left to the garbage collector (an exception's
+        # traceback keeps it alive) can be collected inside a data worker forked by a later
+        # pipeline, and stopping it there aborts that worker.
+        iterator.stop()
 
 
 # What each stage's step consumes. `items` holds (RGB uint8 image, train-id label) per stream;

@@ -24,7 +24,12 @@ def read_png_16bit_channel0(path):
     try:
         pixels = vision.read_image(path, vision.ImageReadMode.UNCHANGED)
     except RuntimeError as e:
-        raise DataError(f'cannot read 16-bit PNG {path}: {e}') from None
+        # MindSpore's message spans a dozen lines (banners, C++ call stack): keep the line
+        # saying what failed, so the error stays one line.
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        reason = next((line for line in lines if line.startswith('[ERROR]')),
+                      lines[0] if lines else 'unreadable')
+        raise DataError(f'cannot read 16-bit PNG {path}: {reason}') from None
     pixels = np.asarray(pixels)
     if pixels.dtype not in (np.uint8, np.uint16):
         raise DataError(f'{path}: expected an 8- or 16-bit PNG, decoded as {pixels.dtype}')

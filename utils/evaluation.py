@@ -5,7 +5,6 @@ One function serves eval.py and the validation inside training.
 import os
 
 import mindspore as ms
-import numpy as np
 from mindspore import nn, ops
 from tqdm import tqdm
 
