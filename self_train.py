@@ -25,6 +25,7 @@ from eval import evaluate_checkpoint
 from net.deeplabv2 import build_model
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
+from utils.distributed import barrier, init_distributed
 from utils.errors import ConfigError, run_cli
 from utils.func import primary_metric
 from utils.pseudo_label import check_outside, generate_pseudo_labels
@@ -80,11 +81,12 @@ class Manifest:
     """manifest.json: the run's settings and every finished step with its output.
 
     A step counts as finished while its output file exists; a resume with other settings is
-    refused, naming the keys that differ.
+    refused, naming the keys that differ. Every rank reads it; rank 0 alone writes it.
     """
 
-    def __init__(self, path, settings):
+    def __init__(self, path, settings, rank=0):
         self.path = path
+        self.rank = rank
         self.data = {'settings': settings, 'steps': {}, 'events': []}
         if os.path.isfile(path):
             with open(path) as f:
@@ -108,9 +110,10 @@ class Manifest:
         return result
 
     def event(self, name, what):
-        print(f'[pipeline] {name}: {what}', flush=True)
         self.data['events'].append({'step': name, 'event': what, 'time': time.time()})
-        atomic_write_json(self.path, self.data)
+        if self.rank == 0:
+            print(f'[pipeline] {name}: {what}', flush=True)
+            atomic_write_json(self.path, self.data)
 
 
 def differing_keys(old, new, prefix=''):
@@ -164,11 +167,15 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
 
 
 def evaluate_step(cfg, manifest, name, checkpoint, output, save_pred=False):
-    """The primary mIoU of `checkpoint` on val (with colourised predictions if asked)."""
+    """The primary mIoU of `checkpoint` on val (with colourised predictions if asked); rank 0
+    evaluates while the other ranks wait (they return None)."""
     pred_dir = os.path.splitext(output)[0] + '_pred' if save_pred else None
-    summary = manifest.run(name, output, lambda: evaluate_checkpoint(
-        cfg, checkpoint, cfg.DATA_DIRECTORY_TARGET, save_pred=pred_dir, output=output))
-    return summary[primary_metric(cfg.NUM_CLASSES)]
+    summary = None
+    if manifest.rank == 0:
+        summary = manifest.run(name, output, lambda: evaluate_checkpoint(
+            cfg, checkpoint, cfg.DATA_DIRECTORY_TARGET, save_pred=pred_dir, output=output))
+    barrier()
+    return summary and summary[primary_metric(cfg.NUM_CLASSES)]
 
 
 def run_baselines(cfg, manifest, exp_dir, labeled_list):
@@ -220,13 +227,15 @@ def main(args):
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
     settings = {'cfg': to_plain(cfg), 'labeled_list': os.path.abspath(labeled_list),
                 'rounds': rounds, 'init': args.init, 'baselines': args.baselines}
-    manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    rank, _ = init_distributed()
+    manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings, rank)
     baselines = run_baselines(cfg, manifest, exp_dir, labeled_list) if args.baselines else None
     rows = []
     for r in range(1, rounds + 1):
         scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, args.init)
         rows.append({'round': r, **scores})
-    return write_table(exp_dir, rows, cfg, baselines)
+    return write_table(exp_dir, rows, cfg, baselines) if rank == 0 else None
 
 
 if __name__ == '__main__':

@@ -78,12 +78,12 @@ def train_loader(streams, build, columns, batch_size, start_step, num_steps, see
     return loader.batch(batch_size, drop_remainder=True)
 
 
-def eval_loader(dataset, num_workers=1, num_shards=None, shard_id=None):
-    """Every image once, in list order (or this rank's shard of them), batch 1."""
-    loader = ds.GeneratorDataset(dataset, EVAL_COLUMNS, shuffle=False,
+def eval_loader(dataset, num_workers=1, indices=None):
+    """Every image once in list order (or the images at `indices`), batch 1."""
+    loader = ds.GeneratorDataset(dataset, EVAL_COLUMNS, sampler=indices,
+                                 shuffle=False if indices is None else None,
                                  num_parallel_workers=max(1, num_workers),
-                                 python_multiprocessing=num_workers > 1,
-                                 num_shards=num_shards, shard_id=shard_id)
+                                 python_multiprocessing=num_workers > 1)
     return loader.batch(1)
 
 

@@ -25,4 +25,6 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0):
         from utils.errors import ConfigError
         raise ConfigError(f'mode must be GRAPH or PYNATIVE, got {mode!r}')
     ms.set_context(mode=modes[mode])
-    ms.set_device(device, device_id if device != 'CPU' else None)
+    # msrun gives each worker its own device only when no id is set.
+    by_launcher = device == 'CPU' or os.environ.get('MS_WORKER_NUM')
+    ms.set_device(device, None if by_launcher else device_id)

@@ -30,6 +30,30 @@ def init_distributed():
     return rank, size
 
 
+def current_rank():
+    """(rank, group size) of this process, whether or not it joined a group."""
+    if not _JOINED:
+        return 0, 1
+    return get_rank(), get_group_size()
+
+
+def barrier():
+    """Wait for every rank (a no-op when running alone): e.g. until rank 0 wrote a file."""
+    if _JOINED:
+        from mindspore.communication.comm_func import barrier as comm_barrier
+        comm_barrier()
+
+
+def all_reduce_sum(array):
+    """The element-wise sum of a numpy array over ranks (itself when running alone)."""
+    if not _JOINED:
+        return array
+    from mindspore.communication.comm_func import all_reduce
+    # int32: the collective kernels take no int64; a count (pixels of D_U) stays below 2**31.
+    wire = array.astype('int32') if array.dtype.kind in 'iu' else array
+    return all_reduce(ms.Tensor(wire)).asnumpy().astype(array.dtype)
+
+
 def grad_reducer(parameters, group_size):
     """Averages gradients across ranks; the identity when running alone."""
     if group_size == 1:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from dataset.base_dataset import IGNORE_LABEL, write_list
 from dataset.pipeline import eval_loader, iterate
 from net.deeplabv2 import upsample
+from utils.distributed import all_reduce_sum, barrier, current_rank
 from utils.errors import DataError
 from utils.serialization import atomic_save_image, atomic_write_json
 
@@ -92,32 +93,42 @@ def generate_pseudo_labels(net, dataset, pseudo_dir, num_classes, checkpoint='',
     """Two passes over `dataset` (D_U): class histograms, then the labels. Returns the stats.
 
     Re-running skips the first pass when stats.json of the same checkpoint exists, and every
-    image whose label file is already written.
+    image whose label file is already written. Under data parallelism each rank takes every
+    group_size-th image; the histograms are summed over ranks, rank 0 writes the stats.
     """
+    rank, group_size = current_rank()
     net.set_train(False)
     predict = Confidence(net, dataset.image_size[::-1])
     stats_path = os.path.join(pseudo_dir, 'stats.json')
     stats = read_stats(stats_path, checkpoint, len(dataset))
+    mine = list(range(rank, len(dataset), group_size))
+    show = progress and rank == 0
     if stats is None:
-        # Labels on disk from another checkpoint must not be mistaken for finished work.
-        shutil.rmtree(os.path.join(pseudo_dir, 'labels'), ignore_errors=True)
+        if rank == 0:  # labels of another checkpoint must not pass for finished work
+            shutil.rmtree(os.path.join(pseudo_dir, 'labels'), ignore_errors=True)
         histogram = np.zeros((num_classes, NUM_BINS), dtype=np.int64)
-        for batch in tqdm(iterate(eval_loader(dataset, num_workers)), total=len(dataset),
-                          desc='pseudo labels 1/2', disable=not progress, dynamic_ncols=True):
+        for batch in tqdm(iterate(eval_loader(dataset, num_workers, mine)), total=len(mine),
+                          desc='pseudo labels 1/2', disable=not show, dynamic_ncols=True):
             confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(batch['image'])))
             histogram += confidence_histogram(confidence, label, num_classes)
-        thresholds = class_balanced_thresholds(histogram, portion, cap)
-        stats = summarize(histogram, thresholds, checkpoint, len(dataset))
-        atomic_write_json(stats_path, stats)
+        histogram = all_reduce_sum(histogram)
+        stats = summarize(histogram, class_balanced_thresholds(histogram, portion, cap),
+                          checkpoint, len(dataset))
+        if rank == 0:
+            atomic_write_json(stats_path, stats)
+        barrier()
     thresholds = np.array([np.nan if t is None else t for t in stats['thresholds']])
-    todo = [i for i, name in enumerate(dataset.names)
-            if not os.path.isfile(pseudo_label_path(pseudo_dir, name))]
-    for index in tqdm(todo, desc='pseudo labels 2/2', disable=not progress, dynamic_ncols=True):
+    todo = [i for i in mine
+            if not os.path.isfile(pseudo_label_path(pseudo_dir, dataset.names[i]))]
+    for index in tqdm(todo, desc='pseudo labels 2/2', disable=not show, dynamic_ncols=True):
         image, _, _ = dataset[index]
         confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(image[None])))
         atomic_save_image(pseudo_label_path(pseudo_dir, dataset.names[index]),
                           Image.fromarray(apply_thresholds(confidence, label, thresholds)))
-    write_list(os.path.join(pseudo_dir, 'list.txt'), dataset.names)
+    barrier()
+    if rank == 0:
+        write_list(os.path.join(pseudo_dir, 'list.txt'), dataset.names)
+    barrier()
     return stats
 
 

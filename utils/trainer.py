@@ -25,7 +25,7 @@ from tqdm import tqdm
 from config import dump_cfg, to_plain
 from dataset.pipeline import iterate
 from utils.checkpoint import load_net_checkpoint, read_checkpoint, save_checkpoint
-from utils.distributed import grad_reducer
+from utils.distributed import barrier, grad_reducer
 from utils.errors import CheckpointError, DDMError
 from utils.evaluation import evaluate
 from utils.func import primary_metric
@@ -201,6 +201,7 @@ class Trainer:
                 self.save_periodic(done)
         bar.close()
         self.save(final, stop)
+        barrier()  # the next stage, on every rank, reads what rank 0 just wrote
         self.log(f'[{self.stage}] finished: {final}')
         return final
 
