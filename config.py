@@ -73,6 +73,8 @@ _C.TRAIN.MIX_AREA_RANGE = (0.0, 1.0)   # region mix: box area fraction 1 - lambd
 _C.TRAIN.LAMBDA_KL = 0.5               # distillation
 _C.TRAIN.LAMBDA_CE = 1.0
 _C.TRAIN.TEMPERATURE = 1.0
+_C.TRAIN.STUDENT_INIT = 'imagenet'     # the student starts from RESTORE_FROM | teacher_rl | teacher_sl
+_C.TRAIN.ROUND_INIT = 'imagenet'       # each round starts from RESTORE_FROM | previous (round r-1)
 _C.TRAIN.PSEUDO_PORTION = 0.5          # class-balanced pseudo labels: median ...
 _C.TRAIN.PSEUDO_THRESHOLD_CAP = 0.9    # ... capped at 0.9
 _C.TRAIN.ROUNDS = 0                    # self-training rounds; 0 = 4 GTA5, 3 SYNTHIA, 1 with 2975

@@ -25,7 +25,7 @@ from net.loss import kl_distill, seg_loss
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.distributed import init_distributed
-from utils.errors import run_cli
+from utils.errors import ConfigError, run_cli
 from utils.trainer import Trainer, init_weights
 
 TERMS = ('loss_seg_trg_main', 'loss_seg_trg_aux', 'loss_kl_unl_main', 'loss_kl_unl_aux')
@@ -35,9 +35,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--teacher_rl', required=True, help='region-level teacher checkpoint')
     parser.add_argument('--teacher_sl', required=True, help='sample-level teacher checkpoint')
-    parser.add_argument('--student_init', default='imagenet',
+    parser.add_argument('--student_init', default=None,
                         choices=('imagenet', 'teacher_rl', 'teacher_sl'),
-                        help='imagenet = cfg.TRAIN.RESTORE_FROM, or a teacher\'s weights')
+                        help='imagenet = cfg.TRAIN.RESTORE_FROM, or a teacher\'s weights '
+                             '(default: cfg.TRAIN.STUDENT_INIT)')
     parser.add_argument('--labeled_list', default=None,
                         help='labeled target list D_T (default: cfg.DATA_LIST_TARGET_LABELED)')
     parser.add_argument('--out_dir', default=None, help='default: EXP_ROOT/student')
@@ -89,14 +90,19 @@ def distill_loss(student, teachers, cfg):
 def main(args):
     cfg = cfg_from_args(args)
     out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, 'student')
-    student_init = {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': args.teacher_rl,
-                    'teacher_sl': args.teacher_sl}[args.student_init]
-    return train(cfg, args.teacher_rl, args.teacher_sl, out_dir, student_init,
+    cfg.TRAIN.STUDENT_INIT = args.student_init or cfg.TRAIN.STUDENT_INIT
+    return train(cfg, args.teacher_rl, args.teacher_sl, out_dir, cfg.TRAIN.RESTORE_FROM,
                  args.labeled_list)
 
 
-def train(cfg, teacher_rl, teacher_sl, out_dir, student_init, labeled_list=None):
-    """Distil both teachers into a student initialised from `student_init` ('' = random)."""
+def train(cfg, teacher_rl, teacher_sl, out_dir, restore_from, labeled_list=None):
+    """Distil both teachers into a student that starts from `restore_from` ('' = random) or,
+    as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
+    student_init = {'imagenet': restore_from, 'teacher_rl': teacher_rl,
+                    'teacher_sl': teacher_sl}.get(cfg.TRAIN.STUDENT_INIT)
+    if student_init is None:
+        raise ConfigError(f'TRAIN.STUDENT_INIT must be imagenet, teacher_rl or teacher_sl, '
+                          f'got {cfg.TRAIN.STUDENT_INIT!r}')
     streams = {'target': target_labeled_dataset(cfg, labeled_list),
                'unlabeled': target_unlabeled_dataset(cfg)}
     build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)

@@ -42,8 +42,9 @@ def parse_args(argv=None):
     parser.add_argument('--rounds', type=int, default=None,
                         help='R (default: cfg.TRAIN.ROUNDS, else 4 for GTA5, 3 for SYNTHIA, '
                              '1 with every label)')
-    parser.add_argument('--init', choices=('imagenet', 'previous'), default='imagenet',
-                        help='each round starts from ImageNet or from the previous round')
+    parser.add_argument('--init', choices=('imagenet', 'previous'), default=None,
+                        help='each round starts from ImageNet (cfg.TRAIN.RESTORE_FROM) or from '
+                             'the previous round (default: cfg.TRAIN.ROUND_INIT)')
     parser.add_argument('--exp_dir', default=None,
                         help='default: EXP_ROOT/{gta,synthia}2cityscapes_N')
     parser.add_argument('--baselines', action='store_true',
@@ -147,6 +148,9 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
             return os.path.join(prev_dir, model, 'final.ckpt')
         return cfg.TRAIN.RESTORE_FROM
 
+    if init not in ('imagenet', 'previous'):
+        raise ConfigError(f'TRAIN.ROUND_INIT must be imagenet or previous, got {init!r}')
+
     ckpt = {m: os.path.join(round_dir, m, 'final.ckpt') for m in MODELS}
     for model, mix in (('teacher_rl', 'region'), ('teacher_sl', 'sample')):
         manifest.run(f'round{r}/{model}', ckpt[model], lambda: train_teacher.train(
@@ -211,6 +215,7 @@ def write_table(exp_dir, rows, cfg, baselines=None):
 
 def main(args):
     cfg = cfg_from_args(args)
+    cfg.TRAIN.ROUND_INIT = args.init or cfg.TRAIN.ROUND_INIT
     if args.pseudo_only:
         if not (args.checkpoint and args.pseudo_dir):
             raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')
@@ -226,14 +231,15 @@ def main(args):
     exp_dir = args.exp_dir or os.path.join(
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
     settings = {'cfg': to_plain(cfg), 'labeled_list': os.path.abspath(labeled_list),
-                'rounds': rounds, 'init': args.init, 'baselines': args.baselines}
+                'rounds': rounds, 'baselines': args.baselines}
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, _ = init_distributed()
     manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings, rank)
     baselines = run_baselines(cfg, manifest, exp_dir, labeled_list) if args.baselines else None
     rows = []
     for r in range(1, rounds + 1):
-        scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, args.init)
+        scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list,
+                           cfg.TRAIN.ROUND_INIT)
         rows.append({'round': r, **scores})
     return write_table(exp_dir, rows, cfg, baselines) if rank == 0 else None
 
