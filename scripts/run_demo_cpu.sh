@@ -16,7 +16,7 @@ out=${DDM_DEMO_DIR:-demo}
 py=.venv/bin/python
 
 if [ ! -f "$out/data/data_gta5.yaml" ]; then
-  "$py" -m dataset.synthetic --out "$out/data" --num_source 60 --num_train 60 --num_val 20 \
+  "$py" -m dataset.synthetic --out "$out/data" --num_source 300 --num_train 300 --num_val 20 \
     --target_size 128x64 --source_size 160x96
 fi
 "$py" -m dataset.subsets --train_list "$out/data/cityscapes/cityscapes_list/train.txt" \

@@ -1,0 +1,39 @@
+"""scripts/reproduce_table.sh: its arguments, the commands it runs, the table it writes."""
+import json
+import os
+import subprocess
+
+from conftest import ROOT
+
+
+def run(*args, **env):
+    return subprocess.run(['bash', 'scripts/reproduce_table.sh', *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, **env))
+
+
+def test_bad_arguments_and_help():
+    assert run('--help').returncode == 0
+    bad = run('foo')
+    assert bad.returncode == 2 and "got 'foo'" in bad.stderr
+    bad = run('gta', '300')
+    assert bad.returncode == 2 and "got '300'" in bad.stderr
+
+
+def test_runs_each_budget_and_writes_the_table(tmp_path):
+    exp = tmp_path / 'exp'
+    done = exp / 'gta2cityscapes_100'
+    done.mkdir(parents=True)
+    (done / 'results.json').write_text(json.dumps({'metric': 'mIoU-19', 'rounds': [
+        {'round': 1, 'teacher_rl': 50.0, 'teacher_sl': 51.0, 'student': 55.5},
+        {'round': 2, 'teacher_rl': 56.0, 'teacher_sl': 55.0, 'student': 58.25}]}))
+    result = run('gta', '100', '200', '--', '--opts', 'TRAIN.EARLY_STOP=10',
+                 DDM_DRY_RUN='1', EXP_ROOT=str(exp))
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if line.startswith('[reproduce')]
+    assert len(commands) == 2
+    assert ('self_train.py --cfg configs/gta2cityscapes.yaml --num_labeled 200 --exp_dir '
+            f'{exp}/gta2cityscapes_200 --opts TRAIN.EARLY_STOP=10') in commands[1]
+    table = (exp / 'table_gta.md').read_text()
+    assert '| 100 | 61.2 | 58.25 (round 2) |' in table
+    assert '| 200 | 60.5 | -- |' in table
