@@ -2,7 +2,8 @@
 
 Under msrun every rank trains on its shard (batch 1 each); without msrun one process trains
 on the combined batches (batch = number of ranks). Each process saves its parameters and the
-item indices it drew to OUT/params_rank{R}_of{N}.npz and OUT/items_rank{R}_of{N}.json.
+item indices it drew to OUT/params_rank{R}_of{N}.npz and OUT/items_rank{R}_of{N}.json, then
+writes the pseudo labels of a fresh net to OUT/pseudo_{N}.
 """
 import json
 import os
@@ -15,10 +16,12 @@ import numpy as np  # noqa: E402
 
 from config import get_cfg  # noqa: E402
 from dataset import pipeline  # noqa: E402
+from dataset.build import target_unlabeled_dataset  # noqa: E402
 from net.deeplabv2 import build_model  # noqa: E402
 from train_teacher import data_streams, forward_fn  # noqa: E402
 from utils.device import setup_device  # noqa: E402
 from utils.distributed import init_distributed  # noqa: E402
+from utils.pseudo_label import generate_pseudo_labels  # noqa: E402
 from utils.trainer import Trainer  # noqa: E402
 
 
@@ -45,6 +48,12 @@ def main(out_dir, batch_size, cfg_files):
         json.dump(items, f)
     np.savez(os.path.join(out_dir, f'params_{tag}.npz'),
              **{p.name: p.asnumpy() for p in net.get_parameters()})
+    # pseudo labels of the same fresh net: split across ranks, histograms summed
+    ms.set_seed(1)
+    fresh = build_model(cfg)
+    generate_pseudo_labels(fresh, target_unlabeled_dataset(cfg),
+                           os.path.join(out_dir, f'pseudo_{size}'), cfg.NUM_CLASSES,
+                           progress=False)
 
 
 if __name__ == '__main__':

@@ -42,3 +42,12 @@ def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path
     assert sorted(shard0 + shard1) == sorted(items['rank0_of1'][:8])   # complete
     # the single process's batch k holds rank 0's and rank 1's sample k
     assert items['rank0_of1'][:8] == [v for pair in zip(shard0, shard1) for v in pair]
+
+    # pseudo labels split across the ranks equal those of one process, byte for byte
+    one, two = tmp_path / 'pseudo_1', tmp_path / 'pseudo_2'
+    assert json.loads((one / 'stats.json').read_text()) == json.loads(
+        (two / 'stats.json').read_text())
+    names = (one / 'list.txt').read_text().split()
+    assert names == (two / 'list.txt').read_text().split() and len(names) == 12
+    for name in names:
+        assert (one / 'labels' / name).read_bytes() == (two / 'labels' / name).read_bytes()

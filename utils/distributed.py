@@ -6,7 +6,8 @@ A process started by `msrun` (or with RANK_TABLE_FILE on Ascend) joins the group
 import os
 
 import mindspore as ms
-from mindspore import nn
+import numpy as np
+from mindspore import nn, ops
 from mindspore.communication import get_group_size, get_rank, init
 
 _LAUNCHER_VARS = ('MS_WORKER_NUM', 'RANK_TABLE_FILE', 'MINDSPORE_HCCL_CONFIG_PATH')
@@ -40,18 +41,26 @@ def current_rank():
 def barrier():
     """Wait for every rank (a no-op when running alone): e.g. until rank 0 wrote a file."""
     if _JOINED:
-        from mindspore.communication.comm_func import barrier as comm_barrier
-        comm_barrier()
+        # An all-reduce of one number: MindSpore has no Barrier kernel on CPU.
+        all_reduce_sum(np.ones(1, dtype=np.float32))
 
 
 def all_reduce_sum(array):
     """The element-wise sum of a numpy array over ranks (itself when running alone)."""
     if not _JOINED:
         return array
-    from mindspore.communication.comm_func import all_reduce
-    # int32: the collective kernels take no int64; a count (pixels of D_U) stays below 2**31.
-    wire = array.astype('int32') if array.dtype.kind in 'iu' else array
-    return all_reduce(ms.Tensor(wire)).asnumpy().astype(array.dtype)
+    if array.dtype.kind not in 'iu':
+        return _all_reduce_float32(array.astype(np.float32)).astype(array.dtype)
+    # Exact integer sums (pixel counts of D_U reach 1e9): the CPU collectives take float32
+    # only, exact below 2**24, so the counts travel as four 12-bit digits (up to 2**48).
+    digits = np.stack([(array.astype(np.int64) >> (12 * k)) & 0xFFF for k in range(4)])
+    summed = np.rint(_all_reduce_float32(digits.astype(np.float32))).astype(np.int64)
+    return sum(summed[k] << (12 * k) for k in range(4)).astype(array.dtype)
+
+
+def _all_reduce_float32(array):
+    # The AllReduce primitive: comm_func.all_reduce has no CPU kernel.
+    return ops.AllReduce(ops.ReduceOp.SUM)(ms.Tensor(array)).asnumpy()
 
 
 def grad_reducer(parameters, group_size):
