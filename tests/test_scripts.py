@@ -52,8 +52,9 @@ def test_bash_syntax(path):
 
 
 def test_every_launcher_is_tested():
+    # run_tests.sh and run_demo_cpu.sh have tests of their own (every test, test_demo.py)
     found = {os.path.basename(p) for p in glob.glob(os.path.join(SCRIPTS, 'run_*.sh'))}
-    assert found - {'run_tests.sh'} == set(LAUNCHERS)
+    assert found - {'run_tests.sh', 'run_demo_cpu.sh'} == set(LAUNCHERS)
 
 
 @pytest.mark.parametrize('script', LAUNCHERS)
