@@ -26,7 +26,7 @@ from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.distributed import init_distributed
 from utils.errors import ConfigError, run_cli
-from utils.trainer import Trainer, init_weights
+from utils.trainer import LossPart, Trainer, init_weights
 
 TERMS = ('loss_seg_trg_main', 'loss_seg_trg_aux', 'loss_kl_unl_main', 'loss_kl_unl_aux')
 
@@ -67,24 +67,26 @@ def ensemble_prob(teachers, image, temperature):
 
 
 def distill_loss(student, teachers, cfg):
-    """forward_fn(image_trg, label_trg, image_unl) -> (loss, terms) of DDM's eq. for M_S."""
+    """DDM's loss for M_S in two parts over the batch (image_trg, label_trg, image_unl):
+    λ_ce·CE on the labeled image, then λ_kl·KL on the unlabeled one (see LossPart)."""
     # Plain floats: the step is compiled, and the config is no graph value.
     lambda_main, lambda_aux = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
     lambda_ce, lambda_kl = cfg.TRAIN.LAMBDA_CE, cfg.TRAIN.LAMBDA_KL
     temperature = cfg.TRAIN.TEMPERATURE
 
-    def forward(image_trg, label_trg, image_unl):
+    def labeled(image_trg, label_trg):
         loss_ce, ce_main, ce_aux = seg_loss(*student(image_trg), label_trg, lambda_main,
                                             lambda_aux)
+        return lambda_ce * loss_ce, (ce_main, ce_aux)
+
+    def unlabeled(image_unl):
         prob_aux, prob_main = ensemble_prob(teachers, image_unl, temperature)
         pred_unl_aux, pred_unl_main = student(image_unl)
         kl_main = kl_distill(pred_unl_main, prob_main, temperature)
         kl_aux = kl_distill(pred_unl_aux, prob_aux, temperature)
-        loss_kl = lambda_main * kl_main + lambda_aux * kl_aux
-        loss = lambda_ce * loss_ce + lambda_kl * loss_kl
-        return loss, (ce_main, ce_aux, kl_main, kl_aux)
+        return lambda_kl * (lambda_main * kl_main + lambda_aux * kl_aux), (kl_main, kl_aux)
 
-    return forward
+    return [LossPart(labeled, (0, 1)), LossPart(unlabeled, (2,))]
 
 
 def main(args):

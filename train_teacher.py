@@ -22,7 +22,7 @@ from net.loss import seg_loss
 from utils.device import setup_device
 from utils.distributed import init_distributed
 from utils.errors import ConfigError, run_cli
-from utils.trainer import Trainer, init_weights
+from utils.trainer import LossPart, Trainer, init_weights
 
 TERMS = {'region': ('loss_seg_mix_main', 'loss_seg_mix_aux'),
          'sample': ('loss_seg_src_main', 'loss_seg_src_aux', 'loss_seg_trg_main',
@@ -74,12 +74,10 @@ def forward_fn(cfg, net, mix):
         loss, loss_main, loss_aux = seg_loss(*net(image), label, *lambdas)
         return loss, (loss_main, loss_aux)
 
-    def pair(image_src, label_src, image_trg, label_trg):
-        loss_src, src_main, src_aux = seg_loss(*net(image_src), label_src, *lambdas)
-        loss_trg, trg_main, trg_aux = seg_loss(*net(image_trg), label_trg, *lambdas)
-        return loss_src + loss_trg, (src_main, src_aux, trg_main, trg_aux)
-
-    return pair if mix == 'sample' else single
+    # CE(source) + CE(target) as two loss parts: one image's activations at a time
+    if mix == 'sample':
+        return [LossPart(single, (0, 1)), LossPart(single, (2, 3))]
+    return single
 
 
 def main(args):

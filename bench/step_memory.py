@@ -4,8 +4,9 @@
     python bench/step_memory.py --case student   # one case, in this process
 
 Cases: `inference` (one forward of a frozen teacher), `teacher` (a region-level teacher step:
-one image, forward + backward + SGD), `student` (a distillation step: the student on a labeled
-and an unlabeled image, both teachers in inference mode). Inputs are random tensors of the
+one image, forward + backward + SGD), `teacher_sl` (a sample-level teacher step: a 1280x720
+source and a target image), `student` (a distillation step: the student on a labeled and an
+unlabeled image, both teachers in inference mode). Inputs are random tensors of the
 configured target size, so data loading is not measured here. Peak memory is the process's
 maximum resident set size, minus that of a process that imported MindSpore and built nothing.
 """
@@ -19,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-CASES = ('baseline', 'inference', 'teacher', 'student')
+CASES = ('baseline', 'inference', 'teacher', 'teacher_sl', 'student')
 
 
 def peak_rss_gib():
@@ -53,6 +54,11 @@ def run_case(case, width, height, steps, mode):
     else:
         if case == 'teacher':
             forward, batch = forward_fn(cfg, net, 'region'), (image, label)
+        elif case == 'teacher_sl':
+            source = ms.Tensor(rng.normal(size=(1, 3, 720, 1280)).astype(np.float32))
+            source_label = ms.Tensor(rng.integers(0, 19, (1, 720, 1280)).astype(np.int32))
+            forward = forward_fn(cfg, net, 'sample')
+            batch = (source, source_label, image, label)
         else:
             save_checkpoint(tmp + '.ckpt', build_model(cfg))
             teachers = [frozen_teacher(cfg, tmp + '.ckpt', n) for n in ('t_rl', 't_sl')]

@@ -32,6 +32,18 @@ from utils.func import primary_metric
 from utils.serialization import atomic_write_text
 
 
+class LossPart:
+    """One summand of a stage's loss: `fn(*batch[columns]) -> (loss, terms)`; None = all."""
+
+    def __init__(self, fn, columns=None):
+        self.fn = fn
+        self.columns = columns
+
+
+def add_grads(a, b):
+    return tuple(x + y for x, y in zip(a, b))
+
+
 def poly_lr(base_lr, cfg):
     """lr_i = base_lr * (1 - i / MAX_ITERS) ** POWER (training stops earlier, at EARLY_STOP)."""
     return nn.PolynomialDecayLR(base_lr, 0.0, cfg.TRAIN.MAX_ITERS, cfg.TRAIN.POWER)
@@ -81,18 +93,34 @@ class Trainer:
         self.train_step = self._build_step(forward_fn, level != 'O0')
 
     def _build_step(self, forward_fn, scaled):
+        """The step: gradients of each loss part, summed, averaged over ranks, applied.
+
+        `forward_fn` is one function of the whole batch, or a list of LossPart: each part's
+        backward pass runs before the next part's forward, so a step on two images (the
+        sample-level teacher, the student) peaks at the memory of one image's step. The
+        parts' losses are sums, so their gradients add up to those of the whole loss.
+        """
         optimizer = self.optimizer
+        parts = forward_fn if isinstance(forward_fn, (list, tuple)) else [LossPart(forward_fn)]
         reduce_grads = grad_reducer(optimizer.parameters, self.group_size)
         scaler = ms.amp.DynamicLossScaler(2.0 ** 16, 2, 1000) if scaled else None
 
-        def scaled_forward(*batch):
-            loss, terms = forward_fn(*batch)
-            return (scaler.scale(loss) if scaler else loss), terms
+        def scaled(fn):
+            def forward(*inputs):
+                loss, terms = fn(*inputs)
+                return (scaler.scale(loss) if scaler else loss), terms
+            return forward
 
-        grad_fn = ms.value_and_grad(scaled_forward, None, optimizer.parameters, has_aux=True)
+        grad_fns = [ms.value_and_grad(scaled(part.fn), None, optimizer.parameters,
+                                      has_aux=True) for part in parts]
 
         def train_step(*batch):
-            (loss, terms), grads = grad_fn(*batch)
+            loss, terms, grads = 0.0, (), None
+            for part, grad_fn in zip(parts, grad_fns):
+                inputs = batch if part.columns is None else [batch[i] for i in part.columns]
+                (part_loss, part_terms), part_grads = grad_fn(*inputs)
+                loss, terms = loss + part_loss, terms + tuple(part_terms)
+                grads = part_grads if grads is None else add_grads(grads, part_grads)
             grads = reduce_grads(grads)
             if scaler is None:
                 return ops.depend(loss, optimizer(grads)), terms
