@@ -8,7 +8,7 @@ pseudo-labeled D_U of round r-1), the student distilled from both, an evaluation
 on Cityscapes val, then the student's class-balanced pseudo labels for D_U. A manifest
 records every finished step; the same command after a kill resumes at the first unfinished
 step (and each training step at its last checkpoint). The per-round table (paper Table 4) is
-written as Markdown and JSON at the end.
+written as Markdown, JSON and a chart (results.png) at the end.
 """
 import argparse
 import copy
@@ -23,6 +23,7 @@ from dataset.build import target_unlabeled_dataset
 from dataset.subsets import subset_filename
 from eval import evaluate_checkpoint
 from net.deeplabv2 import build_model
+from utils.charts import miou_per_round_chart
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.distributed import barrier, init_distributed
@@ -209,6 +210,7 @@ def write_table(exp_dir, rows, cfg, baselines=None):
     atomic_write_text(os.path.join(exp_dir, 'results.md'), text)
     atomic_write_json(os.path.join(exp_dir, 'results.json'),
                       {'metric': metric, 'rounds': rows, 'baselines': baselines or {}})
+    miou_per_round_chart(rows, os.path.join(exp_dir, 'results.png'))
     print(text)
     return text
 

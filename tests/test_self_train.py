@@ -70,6 +70,8 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     assert all(isinstance(row[m], float) for row in table['rounds']
                for m in ('teacher_rl', 'teacher_sl', 'student'))
     assert '| 2 |' in (exp / 'results.md').read_text()
+    from PIL import Image
+    assert Image.open(exp / 'results.png').size[0] > 300       # the per-round chart
     stats = json.loads((exp / 'round1' / 'pseudo' / 'stats.json').read_text())
     assert len(stats['thresholds']) == 19 and stats['num_images'] == 12
     assert not (exp / 'round2' / 'pseudo').exists()      # the last round's would feed no one
