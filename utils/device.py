@@ -3,6 +3,8 @@ import os
 
 import mindspore as ms
 
+from utils.errors import ConfigError
+
 DEVICES = ('CPU', 'Ascend', 'GPU')
 
 
@@ -16,13 +18,11 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0):
     exported is kept.
     """
     if device not in DEVICES:
-        from utils.errors import ConfigError
         raise ConfigError(f'device must be one of {", ".join(DEVICES)}, got {device!r}')
     if device == 'CPU':
         os.environ.setdefault('ONEDNN_MAX_CPU_ISA', 'AVX2')
     modes = {'GRAPH': ms.GRAPH_MODE, 'PYNATIVE': ms.PYNATIVE_MODE}
     if mode not in modes:
-        from utils.errors import ConfigError
         raise ConfigError(f'mode must be GRAPH or PYNATIVE, got {mode!r}')
     ms.set_context(mode=modes[mode])
     # msrun gives each worker its own device only when no id is set.
