@@ -19,6 +19,7 @@ import time
 import distill
 import train_teacher
 from config import LIST_DIR, add_config_args, cfg_from_args, to_plain
+from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
 from dataset.subsets import subset_filename
 from eval import evaluate_checkpoint
@@ -58,10 +59,9 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def default_rounds(cfg, labeled_list):
-    with open(cfg.DATA_LIST_TARGET) as f_all, open(labeled_list) as f_labeled:
-        every_label = {l.strip() for l in f_all if l.strip()} <= {
-            l.strip() for l in f_labeled if l.strip()}
+def default_rounds(cfg, labeled_names):
+    """1 when D_T holds every train image, else the paper's 4 (GTA5) or 3 (SYNTHIA)."""
+    every_label = set(read_list(cfg.DATA_LIST_TARGET)) <= set(labeled_names)
     return 1 if every_label else {'GTA': 4, 'SYNTHIA': 3}[cfg.SOURCE]
 
 
@@ -225,11 +225,9 @@ def main(args):
     labeled_list = args.labeled_list or (
         os.path.join(LIST_DIR, subset_filename(args.num_labeled)) if args.num_labeled
         else cfg.DATA_LIST_TARGET_LABELED)
-    if not os.path.isfile(labeled_list):
-        raise ConfigError(f'labeled list not found: {labeled_list}')
-    rounds = args.rounds or cfg.TRAIN.ROUNDS or default_rounds(cfg, labeled_list)
-    with open(labeled_list) as f:
-        budget = sum(1 for line in f if line.strip())
+    labeled_names = read_list(labeled_list)
+    rounds = args.rounds or cfg.TRAIN.ROUNDS or default_rounds(cfg, labeled_names)
+    budget = len(labeled_names)
     exp_dir = args.exp_dir or os.path.join(
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
     settings = {'cfg': to_plain(cfg), 'labeled_list': os.path.abspath(labeled_list),
