@@ -26,7 +26,7 @@ _C.TARGET = 'Cityscapes'
 _C.NUM_CLASSES = 19                    # 19 for GTA5 -> Cityscapes, 16 for SYNTHIA -> Cityscapes
 _C.DEVICE = 'CPU'                      # CPU | Ascend | GPU: the only switch between devices
 _C.DEVICE_ID = 0
-_C.MODE = 'GRAPH'                      # GRAPH | PYNATIVE
+_C.MODE = 'auto'                       # auto (PYNATIVE on CPU, GRAPH elsewhere) | GRAPH | PYNATIVE
 _C.NUM_WORKERS = 2                     # data-loading workers per device
 _C.DATA_DIRECTORY_SOURCE = 'data/GTA5'
 _C.DATA_LIST_SOURCE = os.path.join(PROJECT_ROOT, 'dataset', 'gta5_list', 'train.txt')
@@ -42,6 +42,7 @@ _C.MODEL.NAME = 'DeepLabv2'
 _C.MODEL.BLOCKS = (3, 4, 23, 3)        # ResNet-101; tests use (1, 1, 1, 1)
 _C.MODEL.WIDTH = 64                    # stem width; tests shrink it (parameter names unchanged)
 _C.MODEL.MULTI_LEVEL = True            # aux head `layer5` on layer3, main head `layer6` on layer4
+_C.MODEL.FUSED_ASPP = 'auto'           # ASPP heads as one matmul + folds: auto (on for CPU) | on | off
 
 _C.TRAIN = EasyDict()
 _C.TRAIN.INPUT_SIZE_SOURCE = (1280, 720)   # GTA5; SYNTHIA configs use (1280, 760)

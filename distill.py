@@ -68,7 +68,8 @@ def ensemble_prob(teachers, image, temperature):
 
 def distill_loss(student, teachers, cfg):
     """DDM's loss for M_S in two parts over the batch (image_trg, label_trg, image_unl):
-    λ_ce·CE on the labeled image, then λ_kl·KL on the unlabeled one (see LossPart)."""
+    λ_ce·CE on the labeled image, then λ_kl·KL on the unlabeled one (see LossPart), whose
+    teacher targets are computed before, outside the gradient computation."""
     # Plain floats: the step is compiled, and the config is no graph value.
     lambda_main, lambda_aux = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
     lambda_ce, lambda_kl = cfg.TRAIN.LAMBDA_CE, cfg.TRAIN.LAMBDA_KL
@@ -79,14 +80,16 @@ def distill_loss(student, teachers, cfg):
                                             lambda_aux)
         return lambda_ce * loss_ce, (ce_main, ce_aux)
 
-    def unlabeled(image_unl):
-        prob_aux, prob_main = ensemble_prob(teachers, image_unl, temperature)
+    def teacher_targets(image_unl):
+        return (image_unl,) + ensemble_prob(teachers, image_unl, temperature)
+
+    def unlabeled(image_unl, prob_aux, prob_main):
         pred_unl_aux, pred_unl_main = student(image_unl)
         kl_main = kl_distill(pred_unl_main, prob_main, temperature)
         kl_aux = kl_distill(pred_unl_aux, prob_aux, temperature)
         return lambda_kl * (lambda_main * kl_main + lambda_aux * kl_aux), (kl_main, kl_aux)
 
-    return [LossPart(labeled, (0, 1)), LossPart(unlabeled, (2,))]
+    return [LossPart(labeled, (0, 1)), LossPart(unlabeled, (2,), prepare=teacher_targets)]
 
 
 def main(args):

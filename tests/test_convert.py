@@ -12,6 +12,7 @@ tnn = torch.nn
 
 import mindspore as ms  # noqa: E402
 
+from bench.torch_twin import TorchDeepLabV2  # noqa: E402
 from net.deeplabv2 import DeepLabV2  # noqa: E402
 from utils.checkpoint import load_net_checkpoint  # noqa: E402
 from utils.device import setup_device  # noqa: E402
@@ -21,69 +22,6 @@ from weights.convert import TORCH_MISSING, convert_state_dict, main, parse_args 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_CLASSES, BLOCKS, WIDTH = 4, (1, 1, 1, 1), 8
 TINY = ['--num_classes', str(NUM_CLASSES), '--blocks', *map(str, BLOCKS), '--width', str(WIDTH)]
-
-
-# --- A PyTorch DeepLab-v2 as in ADVENT's ResNetMulti, written independently of net/ ----------
-
-class TorchBottleneck(tnn.Module):
-    def __init__(self, inplanes, planes, stride, dilation, downsample):
-        super().__init__()
-        # Caffe DeepLab: the stride is on the first 1x1 conv, not on the 3x3.
-        self.conv1 = tnn.Conv2d(inplanes, planes, 1, stride=stride, bias=False)
-        self.bn1 = tnn.BatchNorm2d(planes)
-        self.conv2 = tnn.Conv2d(planes, planes, 3, padding=dilation, dilation=dilation, bias=False)
-        self.bn2 = tnn.BatchNorm2d(planes)
-        self.conv3 = tnn.Conv2d(planes, planes * 4, 1, bias=False)
-        self.bn3 = tnn.BatchNorm2d(planes * 4)
-        self.downsample = downsample
-
-    def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = torch.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        residual = x if self.downsample is None else self.downsample(x)
-        return torch.relu(out + residual)
-
-
-class TorchASPP(tnn.Module):
-    def __init__(self, inplanes, num_classes):
-        super().__init__()
-        self.conv2d_list = tnn.ModuleList(
-            tnn.Conv2d(inplanes, num_classes, 3, padding=d, dilation=d, bias=True)
-            for d in (6, 12, 18, 24))
-
-    def forward(self, x):
-        return sum(conv(x) for conv in self.conv2d_list)
-
-
-class TorchDeepLabV2(tnn.Module):
-    def __init__(self, num_classes, blocks, width):
-        super().__init__()
-        self.inplanes = width
-        self.conv1 = tnn.Conv2d(3, width, 7, stride=2, padding=3, bias=False)
-        self.bn1 = tnn.BatchNorm2d(width)
-        self.maxpool = tnn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
-        self.layer1 = self._make_layer(width, blocks[0], 1, 1)
-        self.layer2 = self._make_layer(width * 2, blocks[1], 2, 1)
-        self.layer3 = self._make_layer(width * 4, blocks[2], 1, 2)
-        self.layer4 = self._make_layer(width * 8, blocks[3], 1, 4)
-        self.layer5 = TorchASPP(width * 16, num_classes)
-        self.layer6 = TorchASPP(width * 32, num_classes)
-
-    def _make_layer(self, planes, num_blocks, stride, dilation):
-        downsample = tnn.Sequential(
-            tnn.Conv2d(self.inplanes, planes * 4, 1, stride=stride, bias=False),
-            tnn.BatchNorm2d(planes * 4))
-        layers = [TorchBottleneck(self.inplanes, planes, stride, dilation, downsample)]
-        self.inplanes = planes * 4
-        layers += [TorchBottleneck(self.inplanes, planes, 1, dilation, None)
-                   for _ in range(1, num_blocks)]
-        return tnn.Sequential(*layers)
-
-    def forward(self, x):
-        x = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
-        x3 = self.layer3(self.layer2(self.layer1(x)))
-        return self.layer5(x3), self.layer6(self.layer4(x3))
 
 
 def random_torch_net(seed=0):

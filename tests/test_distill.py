@@ -30,7 +30,7 @@ def whole_loss(parts):
     def forward(*batch):
         total, terms = 0.0, ()
         for part in parts:  # plain loops: MindSpore compiles this function for value_and_grad
-            loss, part_terms = part.fn(*[batch[i] for i in part.columns])
+            loss, part_terms = part.fn(*part.inputs(batch))
             total, terms = total + loss, terms + part_terms
         return total, terms
     return forward

@@ -67,3 +67,37 @@ def test_heads_start_from_normal_001():
     net = DeepLabV2(num_classes=19)
     weights = net.layer6.conv2d_list[0].weight.asnumpy()
     assert abs(weights.std() - 0.01) < 1e-3 and abs(weights.mean()) < 1e-3
+
+
+@pytest.mark.parametrize('mode', [ms.GRAPH_MODE, ms.PYNATIVE_MODE])
+@pytest.mark.parametrize('height, width', [(64, 128), (66, 98)])
+def test_fused_aspp_equals_the_four_convolutions(mode, height, width):
+    """Same logits and same gradients of every head parameter, in both modes; odd sizes too."""
+    ms.set_context(mode=mode)
+    try:
+        rng = np.random.default_rng(height)
+        x = ms.Tensor(rng.normal(size=(2, 3, height, width)).astype(np.float32))
+        results = []
+        for fused in (False, True):
+            ms.set_seed(0)
+            net = DeepLabV2(num_classes=5, blocks=(1, 1, 1, 1), width=8, fused_aspp=fused)
+            for p in net.head_params():  # non-zero biases, so a lost bias term shows
+                p.set_data(ms.Tensor(rng.normal(size=p.shape).astype(np.float32) * 0.1))
+            rng = np.random.default_rng(height)  # the same parameters for both nets
+            x = ms.Tensor(rng.normal(size=(2, 3, height, width)).astype(np.float32))
+            net.set_train(False)
+            params = net.head_params()
+
+            def loss_fn(image):
+                aux, main = net(image)
+                return (aux ** 2).sum() + (main ** 2).sum()
+
+            grad_fn = ms.value_and_grad(loss_fn, None, params)
+            loss, grads = grad_fn(x)
+            results.append(([o.asnumpy() for o in net(x)], [g.asnumpy() for g in grads]))
+        (plain_out, plain_grads), (fused_out, fused_grads) = results
+        for a, b in zip(plain_out + plain_grads, fused_out + fused_grads):
+            assert a.shape == b.shape
+            assert np.abs(a - b).max() <= 1e-5 * np.abs(a).max()
+    finally:
+        ms.set_context(mode=ms.GRAPH_MODE)

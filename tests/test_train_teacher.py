@@ -41,6 +41,7 @@ def test_teacher_lowers_the_loss(generated, tmp_path, mix):
     terms = {'region': {'loss_seg_mix_main', 'loss_seg_mix_aux'},
              'sample': {'loss_seg_src_main', 'loss_seg_trg_main'}}[mix]
     assert terms <= set(records[0])
+    assert all(0.0 <= r['data_wait'] < 1.0 for r in records)
     assert os.path.isfile(os.path.join(out, 'final.ckpt'))
     assert os.path.isfile(os.path.join(out, 'config.yaml'))
 

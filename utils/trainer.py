@@ -7,7 +7,9 @@ parallelism, checkpoints (atomic, newest K kept, resumable), validation with the
 checkpoint kept, the JSONL log and the progress bar.
 
     out_dir/config.yaml          the effective config
-    out_dir/log.jsonl            {"iteration", "lr", "sec_per_iter", <terms>} and {"val": ...}
+    out_dir/log.jsonl            {"iteration", "lr", "sec_per_iter", "data_wait", <terms>}
+                                 and {"iteration", "val"}; data_wait is the share of the wall
+                                 time since the last record spent waiting for the next batch
     out_dir/checkpoints/iter_NNNNNN.ckpt
     out_dir/final.ckpt, out_dir/best.ckpt
 """
@@ -33,11 +35,22 @@ from utils.serialization import atomic_write_text
 
 
 class LossPart:
-    """One summand of a stage's loss: `fn(*batch[columns]) -> (loss, terms)`; None = all."""
+    """One summand of a stage's loss: `fn(*inputs) -> (loss, terms)`.
 
-    def __init__(self, fn, columns=None):
+    The inputs are the batch's `columns` (None = all), passed through `prepare` if given.
+    `prepare` runs outside the gradient computation, so what it computes (the frozen
+    teachers' predictions) keeps no activations for a backward pass: traced inside `fn`,
+    PyNative records every op for the backward whether a gradient will flow or not.
+    """
+
+    def __init__(self, fn, columns=None, prepare=None):
         self.fn = fn
         self.columns = columns
+        self.prepare = prepare
+
+    def inputs(self, batch):
+        inputs = batch if self.columns is None else [batch[i] for i in self.columns]
+        return inputs if self.prepare is None else self.prepare(*inputs)
 
 
 def add_grads(a, b):
@@ -118,8 +131,7 @@ class Trainer:
         def train_step(*batch):
             loss, terms, grads = 0.0, (), None
             for part, grad_fn in zip(parts, grad_fns):
-                inputs = batch if part.columns is None else [batch[i] for i in part.columns]
-                (part_loss, part_terms), part_grads = grad_fn(*inputs)
+                (part_loss, part_terms), part_grads = grad_fn(*part.inputs(batch))
                 loss, terms = loss + part_loss, terms + tuple(part_terms)
                 grads = part_grads if grads is None else add_grads(grads, part_grads)
             grads = reduce_grads(grads)
@@ -215,32 +227,37 @@ class Trainer:
         bar = tqdm(total=stop, initial=start, desc=self.stage, dynamic_ncols=True,
                    disable=self.rank != 0)
         tick, last_logged = time.time(), start
+        waited, fetch_start = 0.0, time.time()
         for iteration, batch in zip(range(start, stop), batches):
+            waited += time.time() - fetch_start  # the step is blocked on loading and mixing
             loss, terms = self.train_step(*[ms.Tensor(v) for v in batch.values()])
             done = iteration + 1
             bar.update(1)
             if done % cfg.TRAIN.LOG_EVERY == 0 or done == stop:
-                seconds = (time.time() - tick) / (done - last_logged)
-                self.write_record(done, loss, terms, seconds)
+                elapsed = time.time() - tick
+                self.write_record(done, loss, terms, elapsed / (done - last_logged),
+                                  waited / elapsed)
                 bar.set_postfix(loss=f'{float(loss.asnumpy()):.4f}')
-                tick, last_logged = time.time(), done
+                tick, last_logged, waited = time.time(), done, 0.0
             if cfg.TRAIN.EVAL_EVERY and self.val_dataset and done % cfg.TRAIN.EVAL_EVERY == 0:
                 self.validate(done)
             if done % cfg.TRAIN.SAVE_PRED_EVERY == 0 or done == stop:
                 self.save_periodic(done)
+            fetch_start = time.time()
         bar.close()
         self.save(final, stop)
         barrier()  # the next stage, on every rank, reads what rank 0 just wrote
         self.log(f'[{self.stage}] finished: {final}')
         return final
 
-    def write_record(self, iteration, loss, terms, seconds):
+    def write_record(self, iteration, loss, terms, seconds, data_wait):
         if self.rank != 0:
             return
         lr_backbone, lr_heads = self.learning_rates(iteration - 1)
         record = {'iteration': iteration, 'loss': float(loss.asnumpy()),
                   **{n: float(t.asnumpy()) for n, t in zip(self.term_names, terms)},
-                  'lr': lr_backbone, 'lr_heads': lr_heads, 'sec_per_iter': round(seconds, 4)}
+                  'lr': lr_backbone, 'lr_heads': lr_heads, 'sec_per_iter': round(seconds, 4),
+                  'data_wait': round(data_wait, 4)}
         append_jsonl(os.path.join(self.out_dir, 'log.jsonl'), record)
 
     def validate(self, iteration):
