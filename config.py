@@ -74,6 +74,7 @@ _C.TRAIN.MIX_AREA_RANGE = (0.0, 1.0)   # region mix: box area fraction 1 - lambd
 _C.TRAIN.LAMBDA_KL = 0.5               # distillation
 _C.TRAIN.LAMBDA_CE = 1.0
 _C.TRAIN.TEMPERATURE = 1.0
+_C.TRAIN.KL_RESOLUTION = 'logits'      # distillation KL on the logits' 1/8 grid | input (upsampled, as CE)
 _C.TRAIN.STUDENT_INIT = 'imagenet'     # the student starts from RESTORE_FROM | teacher_rl | teacher_sl
 _C.TRAIN.ROUND_INIT = 'imagenet'       # each round starts from RESTORE_FROM | previous (round r-1)
 _C.TRAIN.PSEUDO_PORTION = 0.5          # class-balanced pseudo labels: median ...
@@ -161,6 +162,9 @@ def _coerce(value, default, name, source):
         ok = isinstance(value, (list, tuple)) and len(value) == len(default) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
         value = tuple(type(d)(v) for d, v in zip(default, value)) if ok else value
+    elif isinstance(default, str) and isinstance(value, bool):
+        # YAML 1.1 reads on/off (the switches' values, e.g. TRAIN.JIT_STEP=on) as booleans.
+        value, ok = ('on' if value else 'off'), True
     else:
         ok = isinstance(value, type(default))
     if not ok:

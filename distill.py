@@ -20,7 +20,7 @@ from mindspore import ops
 from config import add_config_args, cfg_from_args
 from dataset import pipeline
 from dataset.build import target_labeled_dataset, target_unlabeled_dataset, val_dataset
-from net.deeplabv2 import build_model
+from net.deeplabv2 import build_model, upsample
 from net.loss import kl_distill, seg_loss
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
@@ -58,9 +58,12 @@ def frozen_teacher(cfg, path, name):
     return teacher
 
 
-def ensemble_prob(teachers, image, temperature):
-    """E(M_RL(x), M_SL(x)): the mean of the teachers' softened softmax, for (aux, main)."""
+def ensemble_prob(teachers, image, temperature, at_input_size=False):
+    """E(M_RL(x), M_SL(x)): the mean of the teachers' softened softmax, for (aux, main); at
+    the logits' 1/8 resolution, or with the logits first upsampled to the image's size."""
     outputs = [teacher(image) for teacher in teachers]
+    if at_input_size:
+        outputs = [[upsample(logits, image.shape[-2:]) for logits in out] for out in outputs]
     return tuple(ops.stop_gradient(sum(ops.softmax(out[head] / temperature, axis=1)
                                        for out in outputs) / len(outputs))
                  for head in (0, 1))
@@ -74,6 +77,10 @@ def distill_loss(student, teachers, cfg):
     lambda_main, lambda_aux = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
     lambda_ce, lambda_kl = cfg.TRAIN.LAMBDA_CE, cfg.TRAIN.LAMBDA_KL
     temperature = cfg.TRAIN.TEMPERATURE
+    if cfg.TRAIN.KL_RESOLUTION not in ('logits', 'input'):
+        raise ConfigError(f'TRAIN.KL_RESOLUTION must be logits or input, '
+                          f'got {cfg.TRAIN.KL_RESOLUTION!r}')
+    at_input_size = cfg.TRAIN.KL_RESOLUTION == 'input'
 
     def labeled(image_trg, label_trg):
         loss_ce, ce_main, ce_aux = seg_loss(*student(image_trg), label_trg, lambda_main,
@@ -81,10 +88,14 @@ def distill_loss(student, teachers, cfg):
         return lambda_ce * loss_ce, (ce_main, ce_aux)
 
     def teacher_targets(image_unl):
-        return (image_unl,) + ensemble_prob(teachers, image_unl, temperature)
+        return (image_unl,) + ensemble_prob(teachers, image_unl, temperature, at_input_size)
 
     def unlabeled(image_unl, prob_aux, prob_main):
         pred_unl_aux, pred_unl_main = student(image_unl)
+        if at_input_size:  # as the CE terms: logits upsampled to the image's pixels
+            size = image_unl.shape[-2:]
+            pred_unl_aux, pred_unl_main = upsample(pred_unl_aux, size), upsample(pred_unl_main,
+                                                                                size)
         kl_main = kl_distill(pred_unl_main, prob_main, temperature)
         kl_aux = kl_distill(pred_unl_aux, prob_aux, temperature)
         return lambda_kl * (lambda_main * kl_main + lambda_aux * kl_aux), (kl_main, kl_aux)

@@ -59,7 +59,7 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     dataset = cityscapes_val(cfg, data_path, list_path)
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     net = build_model(cfg)
     load_net_checkpoint(net, pretrained)
 

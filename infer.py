@@ -146,7 +146,7 @@ def main(args):
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     paths = list_inputs(args.input)
     names = output_names(paths)
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     main_head = load_main_head(cfg, args.pretrained)
 
     unreadable = []

@@ -69,7 +69,7 @@ def pseudo_labels(cfg, checkpoint, pseudo_dir):
     """Pseudo labels of D_U from the student at `checkpoint` (the stage on its own)."""
     check_outside(pseudo_dir, os.path.join(cfg.DATA_DIRECTORY_TARGET, 'gtFine'))
     dataset = target_unlabeled_dataset(cfg)
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     net = build_model(cfg)
     load_net_checkpoint(net, checkpoint)
     stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,

@@ -39,7 +39,7 @@ def main():
         data_dir = args.data or os.path.join(tmp, 'data')
         os.makedirs(data_dir, exist_ok=True)
         opts = [f'TRAIN.EARLY_STOP={args.steps}', 'TRAIN.LOG_EVERY=1', 'TRAIN.EVAL_EVERY=0',
-                f'TRAIN.SAVE_PRED_EVERY={args.steps}', 'TRAIN.RESTORE_FROM=']
+                f'TRAIN.SAVE_PRED_EVERY={args.steps}', "TRAIN.RESTORE_FROM=''"]
         opts += [f'MODE={args.mode}'] if args.mode else []
         cfg = get_cfg([ensure_data(data_dir, 16)], opts)
         print(f'machine: {machine()}; {cfg.MODE} mode, {cfg.NUM_WORKERS} loader workers; '

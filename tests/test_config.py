@@ -2,6 +2,7 @@ import pytest
 import yaml
 
 from config import dump_cfg, get_cfg
+from conftest import TINY_CFG
 from utils.errors import ConfigError
 
 
@@ -55,3 +56,18 @@ def test_dump_round_trips(tmp_path):
     again = get_cfg(str(tmp_path / 'cfg.yaml'))
     assert again == cfg
     assert yaml.safe_load((tmp_path / 'cfg.yaml').read_text())['TRAIN']['MAX_ITERS'] == 7
+
+
+def test_mode_and_heads_per_device():
+    """MODE auto and MODEL.FUSED_ASPP auto pick the CPU-measured choices only on CPU."""
+    from net.deeplabv2 import fused_aspp
+    from utils.device import default_mode
+    assert default_mode('CPU') == 'PYNATIVE'
+    assert default_mode('CPU', inference=True) == 'GRAPH'
+    assert default_mode('Ascend') == default_mode('GPU') == 'GRAPH'
+    for device, fused in (('CPU', True), ('Ascend', False), ('GPU', False)):
+        assert fused_aspp(get_cfg(None, [f'DEVICE={device}'])) is fused
+    assert fused_aspp(get_cfg(None, ['DEVICE=Ascend', 'MODEL.FUSED_ASPP=on']))
+    assert not fused_aspp(get_cfg(None, ['MODEL.FUSED_ASPP=off']))
+    assert get_cfg(None, ['TRAIN.JIT_STEP=on']).TRAIN.JIT_STEP == 'on'  # not YAML's True
+    assert get_cfg(TINY_CFG).MODE == 'GRAPH'  # tiny nets: graph mode is faster

@@ -79,6 +79,40 @@ def test_distillation_loss_equals_hand_computation(tiny_cfg):
     assert float(loss.asnumpy()) == pytest.approx(expected, rel=1e-5)
 
 
+class ConstantLogits(nn.Cell):
+    """(aux, main) logits that ignore the image: fixed arrays at a coarser grid than it."""
+
+    def __init__(self, aux, main):
+        super().__init__()
+        self.aux, self.main = ms.Tensor(aux), ms.Tensor(main)
+
+    def construct(self, image):
+        return self.aux, self.main
+
+
+def test_kl_at_input_resolution_upsamples_both_sides(tiny_cfg):
+    """KL_RESOLUTION=input: teacher and student logits are upsampled (bilinear, corners
+    aligned, as the CE terms) to the image's size before the softmax; checked against torch."""
+    torch = pytest.importorskip('torch')
+    rng = np.random.default_rng(3)
+    tiny_cfg.TRAIN.TEMPERATURE, tiny_cfg.TRAIN.KL_RESOLUTION = 1.5, 'input'
+    logits = [rng.normal(size=(1, 4, 3, 5)).astype(np.float32) for _ in range(6)]
+    student = ConstantLogits(logits[0], logits[1])
+    teachers = [ConstantLogits(logits[2], logits[3]), ConstantLogits(logits[4], logits[5])]
+    image = np.zeros((1, 3, 9, 17), np.float32)
+    part = distill_loss(student, teachers, tiny_cfg)[1]
+    _, (kl_main, kl_aux) = part.fn(*part.inputs([None, None, ms.Tensor(image)]))
+
+    def up(x):
+        return torch.nn.functional.interpolate(torch.tensor(x), size=(9, 17), mode='bilinear',
+                                               align_corners=True).numpy()
+    t = 1.5
+    for head, got in ((1, kl_main), (0, kl_aux)):
+        prob = sum(np.exp(log_softmax(up(logits[2 + 2 * k + head]) / t)) for k in (0, 1)) / 2
+        assert float(got.asnumpy()) == pytest.approx(hand_kl(up(logits[head]), prob, t),
+                                                     rel=1e-5)
+
+
 @pytest.fixture(scope='module')
 def teachers(generated, tmp_path_factory):
     """Two briefly trained tiny teachers on the generated data."""

@@ -8,20 +8,21 @@ from utils.errors import ConfigError
 DEVICES = ('CPU', 'Ascend', 'GPU')
 
 
-def default_mode(device):
-    """MODE auto: PyNative on CPU, graph mode on Ascend and GPU.
+def default_mode(device, inference=False):
+    """MODE auto: graph mode, except for training on CPU, which runs in PyNative.
 
     On CPU, MindSpore's graph mode gives every convolution node its own kernel, and each
-    oneDNN convolution kernel keeps its own im2col scratch buffer; PyNative shares one kernel
-    between all convolutions of a shape. A full-size teacher step at 1024x512 measured 6.3 GiB
-    and 21.7 s in PyNative against 11.5 GiB and 24.8 s in graph mode (docs/PERFORMANCE.md).
+    oneDNN convolution kernel keeps its own im2col scratch buffer. A full-size teacher step
+    at 1024x512 measured 6.3 GiB and 20.3 s in PyNative against 11.9 GiB and 27.6 s in graph
+    mode; inference is the other way round: eval.py's work per image took 5.5 s in graph mode
+    and 8.4 s in PyNative (docs/PERFORMANCE.md).
     """
-    return 'PYNATIVE' if device == 'CPU' else 'GRAPH'
+    return 'PYNATIVE' if device == 'CPU' and not inference else 'GRAPH'
 
 
-def setup_device(device='CPU', mode='GRAPH', device_id=0):
+def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False):
     """Select the device and execution mode (from cfg.DEVICE / cfg.MODE; mode auto: see
-    `default_mode`).
+    `default_mode`, which `inference` informs).
 
     On CPU, MindSpore's bundled oneDNN picks a reference 3x3-convolution kernel on AVX-512
     machines that is 30-100x slower than its AVX2 kernel (measured here: 9.0 s vs 0.053 s for
@@ -35,7 +36,7 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0):
         os.environ.setdefault('ONEDNN_MAX_CPU_ISA', 'AVX2')
     modes = {'GRAPH': ms.GRAPH_MODE, 'PYNATIVE': ms.PYNATIVE_MODE}
     if mode == 'auto':
-        mode = default_mode(device)
+        mode = default_mode(device, inference)
     if mode not in modes:
         raise ConfigError(f'mode must be auto, GRAPH or PYNATIVE, got {mode!r}')
     ms.set_context(mode=modes[mode])
