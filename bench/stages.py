@@ -108,11 +108,11 @@ def mindspore_case(case, cfg, mode, steps, tmp):
 
 # ---- PyTorch ----------------------------------------------------------------------------
 def torch_case(case, cfg, steps):
-    import numpy as np
     import torch
     import torch.nn.functional as F
 
     from bench.torch_twin import TorchDeepLabV2
+    from utils.pseudo_label import confidence_histogram
 
     torch.set_num_threads(os.cpu_count())
     if case == 'baseline':
@@ -139,7 +139,6 @@ def torch_case(case, cfg, steps):
                 return upsample(main, EVAL_OUTPUT_HW).argmax(1).to(torch.uint8).numpy()
             if case == 'pseudo':
                 conf, pred = F.softmax(upsample(main, EVAL_OUTPUT_HW), 1).max(1)
-                from utils.pseudo_label import confidence_histogram
                 return confidence_histogram(conf.numpy(), pred.to(torch.uint8).numpy(),
                                             cfg.NUM_CLASSES)
             return main.numpy()
