@@ -87,8 +87,9 @@ class ClassifierModule(nn.Cell):
     def fused_sum(self, x):
         n, c, h, w = x.shape
         k = self.num_classes * 9
-        # fold adds tap t of a column block at offset -(t - 4) * d, the conv at +(t - 4) * d:
-        # flipping the kernel turns one into the other. Rows: (class, tap), fold's order.
+        # fold writes tap (i, j) of a column block at offset -((i - 1) d, (j - 1) d); the conv
+        # reads it at +((i - 1) d, (j - 1) d): flipping the kernel turns one into the other.
+        # Rows in fold's order: (class, tap).
         taps = ops.concat([ops.flip(branch.weight, (2, 3)).reshape(self.num_classes, c, 9)
                            .transpose(0, 2, 1).reshape(k, c) for branch in self.conv2d_list])
         columns = ops.matmul(taps, x.reshape(n, c, h * w))          # (n, 4 * k, h * w)
