@@ -97,6 +97,18 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     assert '[pipeline] round2/teacher_rl: skipped' in redo.stdout
 
 
+def test_mode_auto_switches_between_pynative_training_and_graph_inference(pipeline_cfg,
+                                                                           tmp_path):
+    """MODE auto on CPU: PyNative for the training steps, graph mode for evaluation and pseudo
+    labels, all in one process, round after round."""
+    exp = tmp_path / 'exp'
+    result = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp, '--opts',
+                        'MODE=auto', 'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=2')
+    assert result.returncode == 0, result.stderr[-3000:]
+    finished = {e['step'] for e in events(exp) if e['event'] == 'finished'}
+    assert {'round1/pseudo', 'round2/student', 'round2/eval_student'} <= finished
+
+
 def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path):
     exp = tmp_path / 'exp'
     cmd = [sys.executable, 'self_train.py', *map(str, pipeline_cfg), '--exp_dir', str(exp)]
