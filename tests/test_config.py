@@ -69,5 +69,7 @@ def test_mode_and_heads_per_device():
         assert fused_aspp(get_cfg(None, [f'DEVICE={device}'])) is fused
     assert fused_aspp(get_cfg(None, ['DEVICE=Ascend', 'MODEL.FUSED_ASPP=on']))
     assert not fused_aspp(get_cfg(None, ['MODEL.FUSED_ASPP=off']))
+    with pytest.raises(ConfigError, match='MODEL.FUSED_ASPP'):
+        fused_aspp(get_cfg(None, ['MODEL.FUSED_ASPP=fast']))
     assert get_cfg(None, ['TRAIN.JIT_STEP=on']).TRAIN.JIT_STEP == 'on'  # not YAML's True
     assert get_cfg(TINY_CFG).MODE == 'GRAPH'  # tiny nets: graph mode is faster
