@@ -77,6 +77,8 @@ _C.TRAIN.TEMPERATURE = 1.0
 _C.TRAIN.KL_RESOLUTION = 'logits'      # distillation KL on the logits' 1/8 grid | input (upsampled, as CE)
 _C.TRAIN.STUDENT_INIT = 'imagenet'     # the student starts from RESTORE_FROM | teacher_rl | teacher_sl
 _C.TRAIN.ROUND_INIT = 'imagenet'       # each round starts from RESTORE_FROM | previous (round r-1)
+_C.TRAIN.SOURCE_PRETRAINING = False    # self_train.py: a source-only model first, and every model
+                                       # starts from it (stands in for ImageNet weights: CPU demo)
 _C.TRAIN.PSEUDO_PORTION = 0.5          # class-balanced pseudo labels: median ...
 _C.TRAIN.PSEUDO_THRESHOLD_CAP = 0.9    # ... capped at 0.9
 _C.TRAIN.ROUNDS = 0                    # self-training rounds; 0 = 4 GTA5, 3 SYNTHIA, 1 with 2975

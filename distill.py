@@ -15,7 +15,7 @@ import functools
 import os
 
 import mindspore as ms
-from mindspore import ops
+from mindspore import nn, ops
 
 from config import add_config_args, cfg_from_args
 from dataset import pipeline
@@ -67,6 +67,19 @@ def ensemble_prob(teachers, image, temperature, at_input_size=False):
     return tuple(ops.stop_gradient(sum(ops.softmax(out[head] / temperature, axis=1)
                                        for out in outputs) / len(outputs))
                  for head in (0, 1))
+
+
+class TeacherEnsemble(nn.Cell):
+    """E(M_RL, M_SL) as one model, the target the student is distilled towards: (aux, main)
+    mean softmax at temperature 1. It evaluates like any model (argmax of probabilities)."""
+
+    def __init__(self, cfg, checkpoints):
+        super().__init__()
+        self.teachers = nn.CellList([frozen_teacher(cfg, path, f'teacher{i}')
+                                     for i, path in enumerate(checkpoints)])
+
+    def construct(self, image):
+        return ensemble_prob(self.teachers, image, 1.0)
 
 
 def distill_loss(student, teachers, cfg):

@@ -13,6 +13,7 @@ import numpy as np
 from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info
 from dataset.cityscapes import cityscapes_val
+from distill import TeacherEnsemble
 from net.deeplabv2 import build_model
 from utils.charts import confusion_matrix_image, iou_bar_chart
 from utils.checkpoint import load_net_checkpoint
@@ -26,7 +27,9 @@ from utils.serialization import atomic_write_json
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data_path', required=True, help='Cityscapes root (leftImg8bit/, gtFine/)')
-    parser.add_argument('--pretrained', required=True, help='checkpoint to evaluate (.ckpt)')
+    parser.add_argument('--pretrained', required=True, nargs='+',
+                        help='checkpoint to evaluate (.ckpt); with several, their ensemble '
+                             '(mean softmax, what distill.py distils the student towards)')
     parser.add_argument('--list', default=None, help='image list (default: the 500 val images)')
     parser.add_argument('--save_pred', default=None,
                         help='directory for colourised and labelId prediction PNGs')
@@ -42,16 +45,18 @@ def main(args):
     cfg = cfg_from_args(args)
     if args.num_workers is not None:
         cfg.NUM_WORKERS = args.num_workers
-    stem = os.path.splitext(os.path.basename(args.pretrained))[0]
+    pretrained = args.pretrained[0] if len(args.pretrained) == 1 else args.pretrained
+    stem = '+'.join(os.path.splitext(os.path.basename(path))[0] for path in args.pretrained)
     output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
                              else os.path.join('eval_results', stem + '.json'))
-    return evaluate_checkpoint(cfg, args.pretrained, args.data_path, args.list, args.save_pred,
+    return evaluate_checkpoint(cfg, pretrained, args.data_path, args.list, args.save_pred,
                                output)
 
 
 def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=None,
                         output=None):
-    """mIoUs and per-class IoU of the checkpoint on the val list; printed and saved as JSON."""
+    """mIoUs and per-class IoU of the checkpoint (or of the ensemble of a list of them) on the
+    val list; printed and saved as JSON."""
     if not os.path.isdir(data_path):
         raise DataError(f'--data_path: dataset root not found: {data_path}')
     class_names, palette, label_lut = load_class_info(cfg.TEST.INFO)
@@ -60,21 +65,27 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     dataset = cityscapes_val(cfg, data_path, list_path)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
-    net = build_model(cfg)
-    load_net_checkpoint(net, pretrained)
+    paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
+    if len(paths) == 1:
+        net = build_model(cfg)
+        load_net_checkpoint(net, paths[0])
+    else:
+        net = TeacherEnsemble(cfg, paths)
 
     summary, hist = evaluate(net, dataset, cfg.NUM_CLASSES, class_names, cfg.NUM_WORKERS,
                              save_pred, palette, label_lut)
     print(format_table(summary))
     if output:
-        atomic_write_json(output, {'checkpoint': os.path.abspath(pretrained),
+        checkpoint = [os.path.abspath(path) for path in paths]
+        atomic_write_json(output, {'checkpoint': checkpoint[0] if len(paths) == 1 else checkpoint,
                                    'data_path': os.path.abspath(data_path),
                                    'list': os.path.abspath(dataset.list_path),
                                    'num_images': len(dataset), **summary,
                                    'confusion_matrix': np.asarray(hist).tolist()})
         charts = os.path.splitext(output)[0]
         iou_bar_chart(summary['per_class'], charts + '_iou.png',
-                      f'{os.path.basename(pretrained)}: IoU per class, {len(dataset)} images '
+                      f'{" + ".join(map(os.path.basename, paths))}: IoU per class, '
+                      f'{len(dataset)} images '
                       f'of {os.path.basename(dataset.list_path)}')
         confusion_matrix_image(hist, class_names, charts + '_confusion.png')
         print(f'results written to {output} (charts: {charts}_iou.png, {charts}_confusion.png)')

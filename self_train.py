@@ -5,10 +5,11 @@
 
 For r = 1..R: the region-level and the sample-level teacher on D_T (plus, from round 2, the
 pseudo-labeled D_U of round r-1), the student distilled from both, an evaluation of all three
-on Cityscapes val, then the student's class-balanced pseudo labels for D_U. A manifest
-records every finished step; the same command after a kill resumes at the first unfinished
-step (and each training step at its last checkpoint). The per-round table (paper Table 4) is
-written as Markdown, JSON and a chart (results.png) at the end.
+and of the teachers' ensemble on Cityscapes val, then the student's class-balanced pseudo labels
+for D_U. With TRAIN.SOURCE_PRETRAINING a source-only model is trained first, and every model
+starts from it. A manifest records every finished step; the same command after a kill resumes
+at the first unfinished step (and each training step at its last checkpoint). The per-round
+table (paper Table 4) is written as Markdown, JSON and a chart (results.png) at the end.
 """
 import argparse
 import copy
@@ -34,6 +35,10 @@ from utils.pseudo_label import check_outside, generate_pseudo_labels
 from utils.serialization import atomic_write_json, atomic_write_text
 
 MODELS = ('teacher_rl', 'teacher_sl', 'student')
+# The per-round table: each trained model, and the teachers' ensemble the student learns from
+# (evaluated, not trained: it shows what the distillation could reach).
+COLUMNS = {'teacher_rl': 'region-level teacher', 'teacher_sl': 'sample-level teacher',
+           'ensemble': "teachers' ensemble", 'student': 'student'}
 
 
 def parse_args(argv=None):
@@ -140,7 +145,7 @@ def round_cfg(cfg, round_dir_prev, init_from):
 
 
 def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
-    """One round of Algorithm 1; returns {model: primary mIoU}."""
+    """One round of Algorithm 1; returns {column: primary mIoU}."""
     round_dir = os.path.join(exp_dir, f'round{r}')
     prev_dir = os.path.join(exp_dir, f'round{r - 1}') if r > 1 else ''
 
@@ -158,12 +163,13 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
             round_cfg(cfg, prev_dir, init_from(model)), mix,
             os.path.join(round_dir, model), labeled_list))
     manifest.run(f'round{r}/student', ckpt['student'], lambda: distill.train(
-        round_cfg(cfg, prev_dir, ''), ckpt['teacher_rl'], ckpt['teacher_sl'],
+        round_cfg(cfg, prev_dir, init_from('student')), ckpt['teacher_rl'], ckpt['teacher_sl'],
         os.path.join(round_dir, 'student'), init_from('student'), labeled_list))
-    scores = {model: evaluate_step(cfg, manifest, f'round{r}/eval_{model}', ckpt[model],
-                                   os.path.join(round_dir, f'eval_{model}.json'),
-                                   save_pred=model == 'student')
-              for model in MODELS}
+    ckpt['ensemble'] = [ckpt['teacher_rl'], ckpt['teacher_sl']]
+    scores = {column: evaluate_step(cfg, manifest, f'round{r}/eval_{column}', ckpt[column],
+                                    os.path.join(round_dir, f'eval_{column}.json'),
+                                    save_pred=column == 'student')
+              for column in COLUMNS}
     if r < rounds:  # the last round's pseudo labels would feed no one
         pseudo_dir = os.path.join(round_dir, 'pseudo')
         manifest.run(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
@@ -183,29 +189,42 @@ def evaluate_step(cfg, manifest, name, checkpoint, output, save_pred=False):
     return summary and summary[primary_metric(cfg.NUM_CLASSES)]
 
 
-def run_baselines(cfg, manifest, exp_dir, labeled_list):
-    """Target-only (D_T alone) and source-only models, trained like a round-1 teacher."""
+def train_baseline(cfg, manifest, exp_dir, name, labeled_list, init_from):
+    """A target-only (D_T alone) or source-only model, trained like a round-1 teacher from
+    `init_from`; returns its checkpoint."""
+    out_dir = os.path.join(exp_dir, 'baselines', name)
+    ckpt = os.path.join(out_dir, 'final.ckpt')
+    mix = {'target_only': 'target', 'source_only': 'source'}[name]
+    manifest.run(f'baselines/{name}', ckpt, lambda: train_teacher.train(
+        round_cfg(cfg, '', init_from), mix, out_dir, labeled_list))
+    return ckpt
+
+
+def run_baselines(cfg, manifest, exp_dir, labeled_list, imagenet):
+    """Both baselines, trained (unless finished before) and evaluated: {name: primary mIoU}.
+    The source-only model starts from `imagenet`, the target-only one where the rounds' models
+    start (with TRAIN.SOURCE_PRETRAINING, the source-only model)."""
+    inits = {'target_only': cfg.TRAIN.RESTORE_FROM, 'source_only': imagenet}
     scores = {}
-    for name, mix in (('target_only', 'target'), ('source_only', 'source')):
-        out_dir = os.path.join(exp_dir, 'baselines', name)
-        ckpt = os.path.join(out_dir, 'final.ckpt')
-        manifest.run(f'baselines/{name}', ckpt, lambda: train_teacher.train(
-            round_cfg(cfg, '', cfg.TRAIN.RESTORE_FROM), mix, out_dir, labeled_list))
+    for name, init_from in inits.items():
+        ckpt = train_baseline(cfg, manifest, exp_dir, name, labeled_list, init_from)
         scores[name] = evaluate_step(cfg, manifest, f'baselines/eval_{name}', ckpt,
                                      os.path.join(exp_dir, 'baselines', f'eval_{name}.json'))
     return scores
 
 
 def write_table(exp_dir, rows, cfg, baselines=None):
-    """The per-round table (teachers and student mIoU per round) as Markdown and JSON."""
+    """The per-round table (both teachers, their ensemble and the student) as Markdown, JSON
+    and a chart."""
     metric = primary_metric(cfg.NUM_CLASSES)
-    lines = ['| round | region-level teacher | sample-level teacher | student |',
-             '|---|---|---|---|']
+    lines = ['| round | ' + ' | '.join(COLUMNS.values()) + ' |',
+             '|---' * (len(COLUMNS) + 1) + '|']
     for row in rows:
         lines.append(f"| {row['round']} | " + ' | '.join(
-            '--' if row[m] is None else f'{row[m]:.2f}' for m in MODELS) + ' |')
+            '--' if row.get(c) is None else f'{row[c]:.2f}' for c in COLUMNS) + ' |')
     for name, score in (baselines or {}).items():
-        lines.append(f"| {name.replace('_', '-')} baseline | | | {score:.2f} |")
+        lines.append(f"| {name.replace('_', '-')} baseline |" + ' |' * (len(COLUMNS) - 1)
+                     + f' {score:.2f} |')
     text = f'{metric} on {cfg.TARGET} val, per round\n\n' + '\n'.join(lines) + '\n'
     atomic_write_text(os.path.join(exp_dir, 'results.md'), text)
     atomic_write_json(os.path.join(exp_dir, 'results.json'),
@@ -235,7 +254,14 @@ def main(args):
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, _ = init_distributed()
     manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings, rank)
-    baselines = run_baselines(cfg, manifest, exp_dir, labeled_list) if args.baselines else None
+    imagenet = cfg.TRAIN.RESTORE_FROM
+    if cfg.TRAIN.SOURCE_PRETRAINING:
+        # Without ImageNet weights (the CPU demo) every model would start from random ones,
+        # and the student, which never sees a source label, would start furthest behind.
+        cfg.TRAIN.RESTORE_FROM = train_baseline(cfg, manifest, exp_dir, 'source_only',
+                                                labeled_list, imagenet)
+    baselines = run_baselines(cfg, manifest, exp_dir, labeled_list, imagenet) \
+        if args.baselines else None
     rows = []
     for r in range(1, rounds + 1):
         scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list,

@@ -19,6 +19,7 @@ def test_demo_runs_every_stage_and_writes_the_table(tmp_path):
     for r in (1, 2):
         for model in ('teacher_rl', 'teacher_sl', 'student'):
             assert {f'round{r}/{model}', f'round{r}/eval_{model}'} <= finished
+        assert f'round{r}/eval_ensemble' in finished
     assert {'round1/pseudo', 'baselines/target_only', 'baselines/source_only'} <= finished
     results = json.loads((exp / 'results.json').read_text())
     assert len(results['rounds']) == 2 and set(results['baselines']) == {'target_only',

@@ -16,14 +16,15 @@ from utils.checkpoint import save_checkpoint
 CAR_ID, CAR_TRAIN_ID = 26, 13
 
 
-def constant_prediction_ckpt(cfg, path, train_id, num_classes=None):
-    """A tiny net whose main head predicts `train_id` everywhere (zero weights, one bias)."""
+def constant_prediction_ckpt(cfg, path, train_id, num_classes=None, logit=1.0):
+    """A tiny net whose main head predicts `train_id` everywhere (zero weights, one bias of
+    `logit`: softmax e^logit / (e^logit + C - 1) there)."""
     net = build_model(cfg, num_classes)
     for name, param in net.parameters_and_names():
         if name.startswith('layer6.'):
             value = np.zeros(param.shape, np.float32)
             if name == 'layer6.conv2d_list.0.bias':
-                value[train_id] = 1.0
+                value[train_id] = logit
             param.set_data(ms.Tensor(value))
     save_checkpoint(str(path), net)
     return str(path)
@@ -71,6 +72,23 @@ def test_wrong_checkpoint_scores_less(car_world, tmp_path):
                       '--output', str(out))
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())['mIoU-19'] == 0.0
+
+
+def test_several_checkpoints_are_evaluated_as_their_ensemble(car_world, tmp_path, tiny_cfg):
+    """The mean softmax decides, as in distillation's target: each pair below has one model
+    for car and one for road, and the ensemble follows the more confident one."""
+    data, list_path, car, road = car_world          # both with logit 1
+    sure_car = constant_prediction_ckpt(tiny_cfg, tmp_path / 'sure_car.ckpt', CAR_TRAIN_ID,
+                                        logit=2.0)
+    sure_road = constant_prediction_ckpt(tiny_cfg, tmp_path / 'sure_road.ckpt', 0, logit=2.0)
+    for pair, car_iou in (((road, sure_car), 100.0), ((car, sure_road), 0.0)):
+        out = tmp_path / 'ensemble.json'
+        result = run_eval('--data_path', data, '--pretrained', *pair, '--list', list_path,
+                          '--output', str(out))
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(out.read_text())
+        assert summary['checkpoint'] == list(pair)
+        assert summary['per_class']['car'] == car_iou, pair
 
 
 def test_sixteen_class_model(car_world, tmp_path, tiny_cfg):

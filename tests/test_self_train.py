@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import yaml
 
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
 from utils.pseudo_label import (NUM_BINS, apply_thresholds, class_balanced_thresholds,
@@ -68,8 +69,12 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     table = json.loads((exp / 'results.json').read_text())
     assert [row['round'] for row in table['rounds']] == [1, 2]
     assert all(isinstance(row[m], float) for row in table['rounds']
-               for m in ('teacher_rl', 'teacher_sl', 'student'))
-    assert '| 2 |' in (exp / 'results.md').read_text()
+               for m in ('teacher_rl', 'teacher_sl', 'ensemble', 'student'))
+    ensemble = json.loads((exp / 'round1' / 'eval_ensemble.json').read_text())
+    assert ensemble['checkpoint'] == [str(exp / 'round1' / m / 'final.ckpt')
+                                      for m in ('teacher_rl', 'teacher_sl')]
+    markdown = (exp / 'results.md').read_text()
+    assert "| teachers' ensemble | student |" in markdown and '| 2 |' in markdown
     from PIL import Image
     assert Image.open(exp / 'results.png').size[0] > 300       # the per-round chart
     stats = json.loads((exp / 'round1' / 'pseudo' / 'stats.json').read_text())
@@ -82,7 +87,7 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     # the same command again finds everything finished
     again = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
     assert again.returncode == 0
-    assert again.stdout.count('skipped (finished before)') == 13
+    assert again.stdout.count('skipped (finished before)') == 15
 
     # a changed config is refused, naming the key
     refused = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp,
@@ -109,6 +114,30 @@ def test_mode_auto_switches_between_pynative_training_and_graph_inference(pipeli
     assert {'round1/pseudo', 'round2/student', 'round2/eval_student'} <= finished
 
 
+def test_source_pretraining_starts_every_model_from_the_source_only_model(pipeline_cfg,
+                                                                           tmp_path):
+    """TRAIN.SOURCE_PRETRAINING (the CPU demo's stand-in for ImageNet weights): the source-only
+    model is trained first from RESTORE_FROM, and every other model starts from it."""
+    exp = tmp_path / 'exp'
+    result = run_script('self_train.py', *pipeline_cfg, '--rounds', '1', '--baselines',
+                        '--exp_dir', exp, '--opts', 'TRAIN.SOURCE_PRETRAINING=True',
+                        'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=2')
+    assert result.returncode == 0, result.stderr[-3000:]
+    started = [e['step'] for e in events(exp) if e['event'] == 'started']
+    assert started[0] == 'baselines/source_only', started
+    source_only = str(exp / 'baselines' / 'source_only' / 'final.ckpt')
+
+    def restore_from(step_dir):
+        text = (exp / step_dir / 'config.yaml').read_text()
+        return yaml.safe_load(text)['TRAIN']['RESTORE_FROM']
+    assert restore_from('baselines/source_only') == ''
+    for step_dir in ('baselines/target_only', 'round1/teacher_rl', 'round1/teacher_sl',
+                     'round1/student'):
+        assert restore_from(step_dir) == source_only, step_dir
+    assert set(json.loads((exp / 'results.json').read_text())['baselines']) == {
+        'target_only', 'source_only'}
+
+
 def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path):
     exp = tmp_path / 'exp'
     cmd = [sys.executable, 'self_train.py', *map(str, pipeline_cfg), '--exp_dir', str(exp)]
@@ -127,7 +156,7 @@ def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path)
     assert '[pipeline] round1/teacher_rl: skipped' in resumed.stdout
     assert '[pipeline] round1/teacher_sl: skipped' in resumed.stdout
     finished = [e['step'] for e in events(exp) if e['event'] == 'finished']
-    assert len(finished) == len(set(finished)) == 13, finished
+    assert len(finished) == len(set(finished)) == 15, finished
     assert (exp / 'results.json').exists()
 
 
