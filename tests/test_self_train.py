@@ -180,3 +180,53 @@ def test_pseudo_only_and_ground_truth_protection(pipeline_cfg, generated, tmp_pa
     from PIL import Image
     label = np.asarray(Image.open(pseudo / 'labels' / listed[0]))
     assert label.shape == (64, 128) and set(np.unique(label)) <= set(range(19)) | {255}
+
+
+def test_pseudo_label_quality_against_the_ground_truth(generated, tmp_path):
+    """scripts/pseudo_label_quality.py: kept share, accuracy and the oracle labels, on pseudo
+    labels made from the ground truth with a band dropped and a band made wrong."""
+    from dataset.cityscapes import CityscapesDataset
+    from PIL import Image
+    root, _ = generated
+    cityscapes = os.path.join(root, 'cityscapes')
+    names = open(os.path.join(cityscapes, 'cityscapes_list', 'train.txt')).read().split()[:3]
+    pseudo_dir = tmp_path / 'pseudo'
+    pseudo_dir.mkdir()
+    (pseudo_dir / 'list.txt').write_text('\n'.join(names) + '\n')
+    truth = CityscapesDataset(cityscapes, str(pseudo_dir / 'list.txt'), 'train', (1, 1),
+                              (0, 0, 0), os.path.join(ROOT, 'dataset', 'cityscapes_list',
+                                                      'info.json'))
+    right = wrong = kept = total = 0
+    for name in names:
+        true = truth.read_label(truth.label_path(name))
+        label = true.copy()
+        label[:16] = 255                                   # dropped
+        label[16:24] = np.where(true[16:24] == 0, 1, 0)    # wrong everywhere
+        valid = (label != 255) & (true != 255)
+        right += int((valid & (label == true)).sum())
+        wrong += int((valid & (label != true)).sum())
+        kept += int((label != 255).sum())
+        total += label.size
+        os.makedirs(pseudo_dir / 'labels' / os.path.dirname(name), exist_ok=True)
+        Image.fromarray(label).save(pseudo_dir / 'labels' / name)
+    oracle_dir = tmp_path / 'oracle'
+    result = run_script('scripts/pseudo_label_quality.py', '--data_path', cityscapes,
+                        '--pseudo_dir', pseudo_dir, '--oracle_dir', oracle_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    quality = json.loads((pseudo_dir / 'quality.json').read_text())
+    assert quality['num_images'] == 3 and wrong > 0
+    assert quality['kept_pixels'] == round(kept / total * 100, 2)
+    assert quality['accuracy_on_kept'] == round(right / (right + wrong) * 100, 2)
+    assert (oracle_dir / 'list.txt').read_text() == (pseudo_dir / 'list.txt').read_text()
+    for name in names:
+        label = np.asarray(Image.open(pseudo_dir / 'labels' / name))
+        oracle = np.asarray(Image.open(oracle_dir / 'labels' / name))
+        true = truth.read_label(truth.label_path(name))
+        assert (oracle == np.where(label != 255, true, 255)).all()
+
+    one_line_error(run_script('scripts/pseudo_label_quality.py', '--data_path', cityscapes,
+                              '--pseudo_dir', pseudo_dir, '--oracle_dir', pseudo_dir),
+                   '--oracle_dir')
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(pseudo_dir / 'labels' / names[0])
+    one_line_error(run_script('scripts/pseudo_label_quality.py', '--data_path', cityscapes,
+                              '--pseudo_dir', pseudo_dir), names[0])
