@@ -3,8 +3,9 @@
     python scripts/pseudo_label_quality.py --data_path CITYSCAPES --pseudo_dir EXP/round1/pseudo
         [--oracle_dir DIR]
 
-A diagnostic: training never reads D_U's ground truth, but Cityscapes has it. Prints the share
-of pixels kept, their accuracy and the per-class IoU, and writes them to PSEUDO_DIR/quality.json.
+A diagnostic: training never reads D_U's ground truth, but Cityscapes has it. The ground truth
+is resized (nearest) to the pseudo labels' size, the training input size. Prints the share of
+pixels kept, their accuracy and the per-class IoU, and writes them to PSEUDO_DIR/quality.json.
 With --oracle_dir it also writes the same pseudo labels with every kept pixel's label replaced
 by the ground truth (the same pixels kept). Trained on in their place
 (`--opts DATA_DIRECTORY_PSEUDO=DIR`), they tell what the pseudo labels' errors cost apart from
@@ -56,9 +57,8 @@ def main(args):
     for name in tqdm(pseudo.names, desc='pseudo labels', dynamic_ncols=True):
         label = pseudo.read_label(pseudo.label_path(name))
         true = truth.read_label(truth.label_path(name))
-        if label.shape != true.shape:
-            raise DataError(f'{pseudo.label_path(name)}: {label.shape[::-1]} pixels, its '
-                            f'ground truth {true.shape[::-1]}')
+        if true.shape != label.shape:  # pseudo labels are at the training input size
+            true = np.asarray(Image.fromarray(true).resize(label.shape[::-1], Image.NEAREST))
         keep = label != IGNORE_LABEL
         kept += int(keep.sum())
         total += label.size

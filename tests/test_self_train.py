@@ -227,6 +227,22 @@ def test_pseudo_label_quality_against_the_ground_truth(generated, tmp_path):
     one_line_error(run_script('scripts/pseudo_label_quality.py', '--data_path', cityscapes,
                               '--pseudo_dir', pseudo_dir, '--oracle_dir', pseudo_dir),
                    '--oracle_dir')
-    Image.fromarray(np.zeros((5, 5), np.uint8)).save(pseudo_dir / 'labels' / names[0])
+
+    # pseudo labels at half the ground truth's size (Cityscapes: 1024x512 against 2048x1024)
+    kept = total = 0
+    for name in names:
+        true = truth.read_label(truth.label_path(name))
+        half = Image.fromarray(true).resize((64, 32), Image.NEAREST)
+        half.save(pseudo_dir / 'labels' / name)
+        kept += int((np.asarray(half) != 255).sum())
+        total += 64 * 32
+    result = run_script('scripts/pseudo_label_quality.py', '--data_path', cityscapes,
+                        '--pseudo_dir', pseudo_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    quality = json.loads((pseudo_dir / 'quality.json').read_text())
+    assert quality['accuracy_on_kept'] == 100.0
+    assert quality['kept_pixels'] == round(kept / total * 100, 2)
+
+    os.remove(pseudo_dir / 'labels' / names[0])
     one_line_error(run_script('scripts/pseudo_label_quality.py', '--data_path', cityscapes,
                               '--pseudo_dir', pseudo_dir), names[0])
