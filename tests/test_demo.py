@@ -3,7 +3,14 @@ import json
 import os
 import subprocess
 
+import yaml
+
 from conftest import ROOT
+
+
+def restore_from(step_dir):
+    """The weights a training step started from, as its saved config says."""
+    return yaml.safe_load((step_dir / 'config.yaml').read_text())['TRAIN']['RESTORE_FROM']
 
 
 def test_demo_runs_every_stage_and_writes_the_table(tmp_path):
@@ -14,8 +21,8 @@ def test_demo_runs_every_stage_and_writes_the_table(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     exp = tmp_path / 'demo' / 'exp'
-    finished = {e['step'] for e in json.loads((exp / 'manifest.json').read_text())['events']
-                if e['event'] == 'finished'}
+    events = json.loads((exp / 'manifest.json').read_text())['events']
+    finished = {e['step'] for e in events if e['event'] == 'finished'}
     for r in (1, 2):
         for model in ('teacher_rl', 'teacher_sl', 'student'):
             assert {f'round{r}/{model}', f'round{r}/eval_{model}'} <= finished
@@ -25,6 +32,15 @@ def test_demo_runs_every_stage_and_writes_the_table(tmp_path):
     assert len(results['rounds']) == 2 and set(results['baselines']) == {'target_only',
                                                                          'source_only'}
     assert 'target-only baseline' in result.stdout and '| 2 |' in result.stdout
+    # TRAIN.SOURCE_PRETRAINING: the source-only model comes first, from random weights, and
+    # every other model starts from it (the demo's stand-in for ImageNet weights)
+    started = [e['step'] for e in events if e['event'] == 'started']
+    assert started[0] == 'baselines/source_only', started
+    source_only = str(exp / 'baselines' / 'source_only' / 'final.ckpt')
+    assert restore_from(exp / 'baselines' / 'source_only') == ''
+    for step_dir in ('baselines/target_only', 'round1/teacher_rl', 'round1/teacher_sl',
+                     'round1/student', 'round2/teacher_sl', 'round2/student'):
+        assert restore_from(exp / step_dir) == source_only, step_dir
     predictions = exp / 'round2' / 'eval_student_pred' / 'color'
     assert len(os.listdir(predictions)) == 20
     assert len((tmp_path / 'demo' / 'train_labeled_10.txt').read_text().split()) == 10

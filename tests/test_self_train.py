@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-import yaml
 
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
 from utils.pseudo_label import (NUM_BINS, apply_thresholds, class_balanced_thresholds,
@@ -112,30 +111,6 @@ def test_mode_auto_switches_between_pynative_training_and_graph_inference(pipeli
     assert result.returncode == 0, result.stderr[-3000:]
     finished = {e['step'] for e in events(exp) if e['event'] == 'finished'}
     assert {'round1/pseudo', 'round2/student', 'round2/eval_student'} <= finished
-
-
-def test_source_pretraining_starts_every_model_from_the_source_only_model(pipeline_cfg,
-                                                                           tmp_path):
-    """TRAIN.SOURCE_PRETRAINING (the CPU demo's stand-in for ImageNet weights): the source-only
-    model is trained first from RESTORE_FROM, and every other model starts from it."""
-    exp = tmp_path / 'exp'
-    result = run_script('self_train.py', *pipeline_cfg, '--rounds', '1', '--baselines',
-                        '--exp_dir', exp, '--opts', 'TRAIN.SOURCE_PRETRAINING=True',
-                        'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=2')
-    assert result.returncode == 0, result.stderr[-3000:]
-    started = [e['step'] for e in events(exp) if e['event'] == 'started']
-    assert started[0] == 'baselines/source_only', started
-    source_only = str(exp / 'baselines' / 'source_only' / 'final.ckpt')
-
-    def restore_from(step_dir):
-        text = (exp / step_dir / 'config.yaml').read_text()
-        return yaml.safe_load(text)['TRAIN']['RESTORE_FROM']
-    assert restore_from('baselines/source_only') == ''
-    for step_dir in ('baselines/target_only', 'round1/teacher_rl', 'round1/teacher_sl',
-                     'round1/student'):
-        assert restore_from(step_dir) == source_only, step_dir
-    assert set(json.loads((exp / 'results.json').read_text())['baselines']) == {
-        'target_only', 'source_only'}
 
 
 def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path):
