@@ -85,8 +85,7 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         charts = os.path.splitext(output)[0]
         iou_bar_chart(summary['per_class'], charts + '_iou.png',
                       f'{" + ".join(map(os.path.basename, paths))}: IoU per class, '
-                      f'{len(dataset)} images '
-                      f'of {os.path.basename(dataset.list_path)}')
+                      f'{len(dataset)} images of {os.path.basename(dataset.list_path)}')
         confusion_matrix_image(hist, class_names, charts + '_confusion.png')
         print(f'results written to {output} (charts: {charts}_iou.png, {charts}_confusion.png)')
     return summary
