@@ -62,9 +62,9 @@ def main(args):
         keep = label != IGNORE_LABEL
         kept += int(keep.sum())
         total += label.size
-        matrix.update(np.where(keep, true, IGNORE_LABEL), label)
+        oracle = np.where(keep, true, IGNORE_LABEL).astype(np.uint8)
+        matrix.update(oracle, label)
         if args.oracle_dir:
-            oracle = np.where(keep, true, IGNORE_LABEL).astype(np.uint8)
             atomic_save_image(os.path.join(args.oracle_dir, 'labels', name),
                               Image.fromarray(oracle))
     if args.oracle_dir:  # written last: a directory with its list is a complete one
