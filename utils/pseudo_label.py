@@ -27,11 +27,20 @@ from utils.distributed import all_reduce_sum, barrier, current_rank
 from utils.errors import DataError
 from utils.serialization import atomic_save_image, atomic_write_json
 
-NUM_BINS = 1000
+NUM_BINS = 10000
+
+
+def confidence_and_label(pred_main, size_hw):
+    """(max probability, argmax) per pixel at `size_hw`, in BDL's order: softmax of the 1/8
+    logits, then the *probabilities* upsampled bilinearly (align_corners=True). Upsampling
+    the logits first, then softmax, changed 6-23% of the pseudo labels on random logits."""
+    prob = upsample(ops.softmax(pred_main, axis=1), size_hw)
+    confidence, label = ops.max(prob, axis=1)
+    return confidence, label.astype(ms.uint8)
 
 
 class Confidence(nn.Cell):
-    """(max softmax probability, argmax) of the main head at the label resolution."""
+    """`confidence_and_label` of the main head at the pseudo labels' resolution."""
 
     def __init__(self, net, size_hw):
         super().__init__()
@@ -40,9 +49,7 @@ class Confidence(nn.Cell):
 
     def construct(self, image):
         _, pred_main = self.net(image)
-        prob = ops.softmax(upsample(pred_main, self.size_hw), axis=1)
-        confidence, label = ops.max(prob, axis=1)
-        return confidence, label.astype(ms.uint8)
+        return confidence_and_label(pred_main, self.size_hw)
 
 
 def confidence_histogram(confidence, label, num_classes, num_bins=NUM_BINS):
@@ -120,10 +127,12 @@ def generate_pseudo_labels(net, dataset, pseudo_dir, num_classes, checkpoint='',
     thresholds = np.array([np.nan if t is None else t for t in stats['thresholds']])
     todo = [i for i in mine
             if not os.path.isfile(pseudo_label_path(pseudo_dir, dataset.names[i]))]
-    for index in tqdm(todo, desc='pseudo labels 2/2', disable=not show, dynamic_ncols=True):
-        image, _, _ = dataset[index]
-        confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(image[None])))
-        atomic_save_image(pseudo_label_path(pseudo_dir, dataset.names[index]),
+    batches = iterate(eval_loader(dataset, num_workers, todo)) if todo else ()  # a resume
+    for batch in tqdm(batches, total=len(todo),
+                      desc='pseudo labels 2/2', disable=not show, dynamic_ncols=True):
+        confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(batch['image'])))
+        name = dataset.names[int(batch['index'][0])]
+        atomic_save_image(pseudo_label_path(pseudo_dir, name),
                           Image.fromarray(apply_thresholds(confidence, label, thresholds)))
     barrier()
     if rank == 0:
