@@ -89,7 +89,7 @@ def distill_loss(student, teachers, cfg):
     # Plain floats: the step is compiled, and the config is no graph value.
     lambda_main, lambda_aux = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
     lambda_ce, lambda_kl = cfg.TRAIN.LAMBDA_CE, cfg.TRAIN.LAMBDA_KL
-    temperature = cfg.TRAIN.TEMPERATURE
+    temperature, t_squared = cfg.TRAIN.KL_T, cfg.TRAIN.KL_T_SQUARED
     if cfg.TRAIN.KL_RESOLUTION not in ('logits', 'input'):
         raise ConfigError(f'TRAIN.KL_RESOLUTION must be logits or input, '
                           f'got {cfg.TRAIN.KL_RESOLUTION!r}')
@@ -109,8 +109,8 @@ def distill_loss(student, teachers, cfg):
             size = image_unl.shape[-2:]
             pred_unl_aux, pred_unl_main = upsample(pred_unl_aux, size), upsample(pred_unl_main,
                                                                                 size)
-        kl_main = kl_distill(pred_unl_main, prob_main, temperature)
-        kl_aux = kl_distill(pred_unl_aux, prob_aux, temperature)
+        kl_main = kl_distill(pred_unl_main, prob_main, temperature, t_squared)
+        kl_aux = kl_distill(pred_unl_aux, prob_aux, temperature, t_squared)
         return lambda_kl * (lambda_main * kl_main + lambda_aux * kl_aux), (kl_main, kl_aux)
 
     return [LossPart(labeled, (0, 1)), LossPart(unlabeled, (2,), prepare=teacher_targets)]

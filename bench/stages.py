@@ -162,7 +162,7 @@ def torch_case(case, cfg, steps):
     teachers = []
     if case == 'student':
         teachers = [build().eval() for _ in range(2)]
-    temperature = cfg.TRAIN.TEMPERATURE
+    temperature = cfg.TRAIN.KL_T
 
     def kl_loss(x):
         with torch.no_grad():

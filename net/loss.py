@@ -32,13 +32,14 @@ def seg_loss(pred_aux, pred_main, label, lambda_main, lambda_aux):
     return lambda_main * loss_main + lambda_aux * loss_aux, loss_main, loss_aux
 
 
-def kl_distill(student_logits, teacher_prob, temperature):
+def kl_distill(student_logits, teacher_prob, temperature, t_squared=True):
     """KL(teacher ‖ student) per pixel, averaged over pixels, with both softened by T.
 
-    `teacher_prob` is already the (mean of the teachers') softmax at temperature T; the
-    T² factor of Hinton et al. keeps gradient magnitudes comparable across temperatures.
+    `teacher_prob` is already the (mean of the teachers') softmax at temperature T. The T²
+    factor of Hinton et al. keeps gradient magnitudes comparable across temperatures; the
+    released config sets KL_T = 10 without saying whether it is applied (TRAIN.KL_T_SQUARED).
     """
     log_student = ops.log_softmax(student_logits.astype(ms.float32) / temperature, axis=1)
     log_teacher = ops.log(ops.clamp(teacher_prob, 1e-12, 1.0))
     kl = (teacher_prob * (log_teacher - log_student)).sum(axis=1)
-    return kl.mean() * temperature ** 2
+    return kl.mean() * (temperature ** 2 if t_squared else 1.0)

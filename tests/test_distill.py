@@ -48,14 +48,16 @@ def hand_ce(logits, label):
     return -(picked * valid).sum() / valid.sum()
 
 
-def hand_kl(student, teacher_prob, t):
+def hand_kl(student, teacher_prob, t, t_squared=True):
     logq = log_softmax(student / t)
-    return (teacher_prob * (np.log(teacher_prob) - logq)).sum(axis=1).mean() * t * t
+    kl = (teacher_prob * (np.log(teacher_prob) - logq)).sum(axis=1).mean()
+    return kl * t * t if t_squared else kl
 
 
-def test_distillation_loss_equals_hand_computation(tiny_cfg):
+@pytest.mark.parametrize('t_squared', [True, False])
+def test_distillation_loss_equals_hand_computation(tiny_cfg, t_squared):
     rng = np.random.default_rng(0)
-    tiny_cfg.TRAIN.TEMPERATURE = 2.0
+    tiny_cfg.TRAIN.KL_T, tiny_cfg.TRAIN.KL_T_SQUARED = 2.0, t_squared
     classes, h, w = 4, 3, 5
     image_trg = rng.normal(size=(1, classes, h, w)).astype(np.float32)
     image_unl = rng.normal(size=(1, classes, h, w)).astype(np.float32)
@@ -71,8 +73,8 @@ def test_distillation_loss_equals_hand_computation(tiny_cfg):
     prob_aux = (soft[0](image_unl) + soft[1](image_unl)) / 2
     prob_main = (soft[2](image_unl) + soft[3](image_unl)) / 2
     ce_main, ce_aux = hand_ce(image_trg * 2.0, label), hand_ce(image_trg * 1.5, label)
-    kl_main = hand_kl(image_unl * 2.0, prob_main, t)
-    kl_aux = hand_kl(image_unl * 1.5, prob_aux, t)
+    kl_main = hand_kl(image_unl * 2.0, prob_main, t, t_squared)
+    kl_aux = hand_kl(image_unl * 1.5, prob_aux, t, t_squared)
     expected = (1.0 * (ce_main + 0.1 * ce_aux)) + 0.5 * (kl_main + 0.1 * kl_aux)
     np.testing.assert_allclose([float(v.asnumpy()) for v in terms],
                                [ce_main, ce_aux, kl_main, kl_aux], rtol=1e-5, atol=1e-5)
@@ -95,7 +97,7 @@ def test_kl_at_input_resolution_upsamples_both_sides(tiny_cfg):
     aligned, as the CE terms) to the image's size before the softmax; checked against torch."""
     torch = pytest.importorskip('torch')
     rng = np.random.default_rng(3)
-    tiny_cfg.TRAIN.TEMPERATURE, tiny_cfg.TRAIN.KL_RESOLUTION = 1.5, 'input'
+    tiny_cfg.TRAIN.KL_T, tiny_cfg.TRAIN.KL_RESOLUTION = 1.5, 'input'
     logits = [rng.normal(size=(1, 4, 3, 5)).astype(np.float32) for _ in range(6)]
     student = ConstantLogits(logits[0], logits[1])
     teachers = [ConstantLogits(logits[2], logits[3]), ConstantLogits(logits[4], logits[5])]
