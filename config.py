@@ -80,6 +80,9 @@ _C.TRAIN.STUDENT_INIT = 'imagenet'     # the student starts from RESTORE_FROM | 
 _C.TRAIN.ROUND_INIT = 'imagenet'       # each round starts from RESTORE_FROM | previous (round r-1)
 _C.TRAIN.SOURCE_PRETRAINING = False    # self_train.py: a source-only model first, and every model
                                        # starts from it (stands in for ImageNet weights: CPU demo)
+_C.TRAIN.LABELED_SHARE = 0.5          # rounds >= 2: share of the target draws from ground-truth
+                                       # D_T, the rest pseudo-labeled D_U (released: one half);
+                                       # 0 = uniform over their union
 _C.TRAIN.PSEUDO_PORTION = 0.5          # class-balanced pseudo labels: median ...
 _C.TRAIN.PSEUDO_THRESHOLD_CAP = 0.9    # ... capped at 0.9
 _C.TRAIN.ROUNDS = 0                    # self-training rounds; 0 = 4 GTA5, 3 SYNTHIA, 1 with 2975

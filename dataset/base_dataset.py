@@ -134,20 +134,3 @@ class BaseDataset(ABC):
             label = np.full(self.label_size[::-1], IGNORE_LABEL, dtype=np.uint8)
         return to_network_input(image, self.mean), label.astype(np.int32), np.int32(index)
 
-
-class ConcatDataset:
-    """Several datasets read as one (D_T plus the pseudo-labeled D_U)."""
-
-    def __init__(self, parts):
-        self.parts = [part for part in parts if len(part)]
-        self.names = [name for part in self.parts for name in part.names]
-
-    def __len__(self):
-        return len(self.names)
-
-    def load(self, index):
-        for part in self.parts:
-            if index < len(part):
-                return part.load(index)
-            index -= len(part)
-        raise IndexError(index)

@@ -1,8 +1,9 @@
 """The data sets of a run, from the config: source, labeled target, unlabeled target, val."""
 
-from dataset.base_dataset import ConcatDataset, read_list
+from dataset.base_dataset import read_list
 from dataset.cityscapes import CityscapesDataset, PseudoLabeledCityscapes, cityscapes_val
 from dataset.gta5 import GTA5Dataset
+from dataset.pipeline import GroundTruthShare
 from dataset.synthia import SynthiaDataset
 from dataset.subsets import unlabeled_pool
 from utils.errors import ConfigError, DataError
@@ -23,7 +24,8 @@ def source_dataset(cfg):
 
 def target_labeled_dataset(cfg, list_path=None):
     """D_T: the labeled Cityscapes train images of this label budget, plus (from round 2) the
-    pseudo-labeled D_U of DATA_DIRECTORY_PSEUDO, less the images D_T labels already."""
+    pseudo-labeled D_U of DATA_DIRECTORY_PSEUDO, less the images D_T labels already; then
+    TRAIN.LABELED_SHARE of the draws are ground truth (GroundTruthShare)."""
     labeled = CityscapesDataset(cfg.DATA_DIRECTORY_TARGET,
                                 list_path or cfg.DATA_LIST_TARGET_LABELED, 'train',
                                 cfg.TRAIN.INPUT_SIZE_TARGET, cfg.TRAIN.IMG_MEAN, cfg.TEST.INFO)
@@ -32,7 +34,7 @@ def target_labeled_dataset(cfg, list_path=None):
     pseudo = PseudoLabeledCityscapes(cfg.DATA_DIRECTORY_TARGET, cfg.DATA_DIRECTORY_PSEUDO,
                                      cfg.TRAIN.INPUT_SIZE_TARGET, cfg.TRAIN.IMG_MEAN,
                                      cfg.TEST.INFO, exclude=labeled.names)
-    return ConcatDataset([labeled, pseudo])
+    return GroundTruthShare(labeled, pseudo, cfg.TRAIN.LABELED_SHARE)
 
 
 def target_unlabeled_dataset(cfg):

@@ -9,7 +9,9 @@ g = m * num_shards + shard_id of this shard's m-th sample, so:
 Mixing happens here, so the compiled training step always sees fixed shapes.
 """
 import functools
+import math
 import re
+from fractions import Fraction
 
 import mindspore.dataset as ds
 import numpy as np
@@ -23,14 +25,57 @@ EVAL_COLUMNS = ['image', 'label', 'index']
 
 
 @functools.lru_cache(maxsize=8)
-def _permutation(num_items, seed, epoch):
-    return np.random.default_rng([seed, epoch]).permutation(num_items)
+def _permutation(num_items, seed, epoch, part):
+    return np.random.default_rng([seed, epoch, *part]).permutation(num_items)
 
 
-def epoch_index(num_items, g, seed):
+def epoch_index(num_items, g, seed, part=()):
     """The item of global sample `g`: each run of `num_items` samples is a new permutation."""
     epoch, position = divmod(g, num_items)
-    return int(_permutation(num_items, seed, epoch)[position])
+    return int(_permutation(num_items, seed, epoch, part)[position])
+
+
+class GroundTruthShare:
+    """D_T and the pseudo-labeled D_U as one stream, a fixed `share` of whose draws are D_T.
+
+    The released loader draws one of its N ground-truth images (`semi_files`) beside every
+    image of its main list, so ground truth is half of the target side: drawn uniformly from
+    the union it would be N / (N + |D_U|), 3.4% with 100 labels. Draw g is ground truth when
+    ceil((g + 1) * share) > ceil(g * share), and is then ground-truth draw number
+    ceil(g * share): each part's draws count up 0, 1, 2, ... with g, so each part cycles
+    through its own permutations, exactly on resume and disjointly across shards. share 0
+    draws uniformly from the union.
+    """
+
+    def __init__(self, labeled, pseudo, share):
+        self.labeled, self.pseudo = labeled, pseudo
+        self.share = Fraction(share).limit_denominator(10 ** 6)
+        self.names = labeled.names + pseudo.names
+
+    def __len__(self):
+        return len(self.names)
+
+    def draw(self, g, seed):
+        """The union's index (D_T first) of global sample `g`."""
+        if not self.share or not len(self.pseudo):
+            return epoch_index(len(self), g, seed)
+        labeled_before = math.ceil(g * self.share)
+        if math.ceil((g + 1) * self.share) > labeled_before:
+            return epoch_index(len(self.labeled), labeled_before, seed, part=(0,))
+        return len(self.labeled) + epoch_index(len(self.pseudo), g - labeled_before, seed,
+                                               part=(1,))
+
+    def load(self, index):
+        if index < len(self.labeled):
+            return self.labeled.load(index)
+        return self.pseudo.load(index - len(self.labeled))
+
+
+def draw(dataset, g, seed):
+    """The item of `dataset` that global sample `g` loads."""
+    if isinstance(dataset, GroundTruthShare):
+        return dataset.draw(g, seed)
+    return epoch_index(len(dataset), g, seed)
 
 
 class StepSamples:
@@ -54,7 +99,7 @@ class StepSamples:
 
     def item_indices(self, m):
         g = self.global_index(m)
-        return {name: epoch_index(len(dataset), g, self.seed + i)
+        return {name: draw(dataset, g, self.seed + i)
                 for i, (name, dataset) in enumerate(self.streams.items())}
 
     def __len__(self):

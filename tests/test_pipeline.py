@@ -221,3 +221,69 @@ def test_sharded_loaders_split_an_epoch():
     # The two shards interleave the single-device stream of the same seed.
     single = _drawn_items(_run(streams, build, columns, 0, 6, batch_size=2))
     assert single[0::2] == drawn[0] and single[1::2] == drawn[1]
+
+
+# ---- ground truth beside pseudo labels (rounds >= 2) ---------------------------------
+
+class Named(IndexImages):
+    def __init__(self, num_items, offset=0):
+        super().__init__(num_items)
+        self.names = [f'img{offset + i}' for i in range(num_items)]
+
+
+@pytest.mark.parametrize('share', [0.5, 0.25, 0.6])
+def test_ground_truth_is_a_fixed_share_of_the_target_draws(share):
+    labeled, pseudo = Named(3), Named(29, offset=3)
+    stream = pipeline.GroundTruthShare(labeled, pseudo, share)
+    num_draws = 3 * 29 * 20
+    drawn = [stream.draw(g, SEED) for g in range(num_draws)]
+    from_labeled = [i for i in drawn if i < 3]
+    assert len(from_labeled) == pytest.approx(share * num_draws, abs=1)
+    # each part cycles through permutations of itself, in the order of its own draws
+    for part, items in ((range(3), from_labeled), (range(3, 32), [i for i in drawn if i >= 3])):
+        n = len(part)
+        epochs = [sorted(items[e * n:(e + 1) * n]) for e in range(len(items) // n)]
+        assert all(epoch == list(part) for epoch in epochs)
+
+
+def test_ground_truth_share_splits_disjointly_across_shards():
+    stream = pipeline.GroundTruthShare(Named(4), Named(10, offset=4), 0.5)
+    samples = [StepSamples({'target': stream}, None, SEED, 14, 2, shard_id)
+               for shard_id in (0, 1)]
+    per_shard = [[s.item_indices(m)['target'] for m in range(14)] for s in samples]
+    single = StepSamples({'target': stream}, None, SEED, 28)
+    together = [single.item_indices(m)['target'] for m in range(28)]
+    assert per_shard[0] == together[0::2] and per_shard[1] == together[1::2]
+    labeled = [i for i in together if i < 4]
+    assert len(labeled) == 14 and sorted(labeled[:12]) == sorted(list(range(4)) * 3)
+    assert sorted([i for i in together if i >= 4][:10]) == list(range(4, 14))
+    # without pseudo labels (round 1) or with share 0: uniform draws from the union
+    uniform = pipeline.GroundTruthShare(Named(4), Named(10, offset=4), 0.0)
+    assert [uniform.draw(g, SEED) for g in range(14)] == [epoch_index(14, g, SEED)
+                                                          for g in range(14)]
+
+
+def test_rounds_after_the_first_draw_half_their_targets_from_ground_truth(generated, tmp_path):
+    """The built D_T of round 2: 4 ground-truth images beside the other train images'
+    pseudo labels; half of a teacher's target draws are the 4."""
+    from PIL import Image
+    from dataset.build import target_labeled_dataset
+    from dataset.base_dataset import read_list
+    _, data_cfg = generated
+    cfg = get_cfg([TINY_CFG, data_cfg])
+    names = read_list(cfg.DATA_LIST_TARGET)
+    labeled_list = tmp_path / 'labeled.txt'
+    labeled_list.write_text('\n'.join(names[:4]) + '\n')
+    pseudo_dir = tmp_path / 'pseudo'
+    for name in names:
+        (pseudo_dir / 'labels' / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.zeros((64, 128), np.uint8)).save(pseudo_dir / 'labels' / name)
+    (pseudo_dir / 'list.txt').write_text('\n'.join(names) + '\n')
+    cfg.DATA_DIRECTORY_PSEUDO = str(pseudo_dir)
+    stream = target_labeled_dataset(cfg, str(labeled_list))
+    assert stream.names == names[:4] + names[4:]       # D_T's images have no pseudo copy
+    drawn = [stream.draw(g, SEED) for g in range(400)]
+    assert sum(i < 4 for i in drawn) == 200
+    cfg.TRAIN.LABELED_SHARE = 0.0                      # the old rule: uniform over the union
+    uniform = target_labeled_dataset(cfg, str(labeled_list))
+    assert 125 <= sum(uniform.draw(g, SEED) < 4 for g in range(400)) <= 140  # 4 of 12
