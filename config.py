@@ -65,7 +65,10 @@ _C.TRAIN.AMP_LEVEL = 'auto'            # auto = O0 on CPU, O2 on Ascend and GPU;
 _C.TRAIN.JIT_STEP = 'auto'             # ms.jit around the whole step: auto (off on CPU) | on | off
 _C.TRAIN.SAVE_PRED_EVERY = 2000        # checkpoint interval (iterations)
 _C.TRAIN.KEEP_CHECKPOINTS = 3          # newest K periodic checkpoints kept
-_C.TRAIN.EVAL_EVERY = 0                # validation interval (0 = never)
+_C.TRAIN.EVAL_EVERY = 0                # validation interval, best.ckpt kept (0 = never); ADVENT's
+                                       # TEST.MODE best: every 2,000 iterations (paper configs)
+_C.TRAIN.PASS_ON = 'final'             # self_train.py: the checkpoint the next step uses: final |
+                                       # best (chosen on the val labels: needs EVAL_EVERY)
 _C.TRAIN.LOG_EVERY = 10
 _C.TRAIN.SNAPSHOT_DIR = ''
 _C.TRAIN.RANDOM_SEED = 1234

@@ -26,7 +26,7 @@ from dataset.subsets import subset_filename
 from eval import evaluate_checkpoint
 from net.deeplabv2 import build_model
 from utils.charts import miou_per_round_chart
-from utils.checkpoint import load_net_checkpoint
+from utils.checkpoint import load_net_checkpoint, read_checkpoint
 from utils.device import setup_device
 from utils.distributed import barrier, init_distributed
 from utils.errors import ConfigError, run_cli
@@ -144,32 +144,52 @@ def round_cfg(cfg, round_dir_prev, init_from):
     return step_cfg
 
 
+def passed_on(cfg, model_dir):
+    """The checkpoint of a trained model that the next step uses: final.ckpt, or with
+    TRAIN.PASS_ON best, the best one on val (ADVENT's TEST.MODE best, chosen with val labels)."""
+    return os.path.join(model_dir, 'best.ckpt' if cfg.TRAIN.PASS_ON == 'best' else 'final.ckpt')
+
+
+def best_snapshot(model_dir):
+    """{'mIoU', 'iteration'} of the model's best validated checkpoint, or None without one."""
+    path = os.path.join(model_dir, 'best.ckpt')
+    if not os.path.isfile(path):
+        return None
+    params = read_checkpoint(path)
+    return {'mIoU': round(float(params['meta.best'].asnumpy()), 2),
+            'iteration': int(params['meta.iteration'].asnumpy())}
+
+
 def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
-    """One round of Algorithm 1; returns {column: primary mIoU}."""
+    """One round of Algorithm 1; returns {column: primary mIoU} and, for each trained model
+    validated during training, {model_best: {'mIoU', 'iteration'}}."""
     round_dir = os.path.join(exp_dir, f'round{r}')
     prev_dir = os.path.join(exp_dir, f'round{r - 1}') if r > 1 else ''
 
     def init_from(model):
         if init == 'previous' and prev_dir:
-            return os.path.join(prev_dir, model, 'final.ckpt')
+            return passed_on(cfg, os.path.join(prev_dir, model))
         return cfg.TRAIN.RESTORE_FROM
 
     if init not in ('imagenet', 'previous'):
         raise ConfigError(f'TRAIN.ROUND_INIT must be imagenet or previous, got {init!r}')
 
-    ckpt = {m: os.path.join(round_dir, m, 'final.ckpt') for m in MODELS}
+    final = {m: os.path.join(round_dir, m, 'final.ckpt') for m in MODELS}
+    ckpt = {m: passed_on(cfg, os.path.join(round_dir, m)) for m in MODELS}
     for model, mix in (('teacher_rl', 'region'), ('teacher_sl', 'sample')):
-        manifest.run(f'round{r}/{model}', ckpt[model], lambda: train_teacher.train(
+        manifest.run(f'round{r}/{model}', final[model], lambda: train_teacher.train(
             round_cfg(cfg, prev_dir, init_from(model)), mix,
             os.path.join(round_dir, model), labeled_list))
-    manifest.run(f'round{r}/student', ckpt['student'], lambda: distill.train(
+    manifest.run(f'round{r}/student', final['student'], lambda: distill.train(
         round_cfg(cfg, prev_dir, init_from('student')), ckpt['teacher_rl'], ckpt['teacher_sl'],
         os.path.join(round_dir, 'student'), init_from('student'), labeled_list))
-    ckpt['ensemble'] = [ckpt['teacher_rl'], ckpt['teacher_sl']]
-    scores = {column: evaluate_step(cfg, manifest, f'round{r}/eval_{column}', ckpt[column],
+    final['ensemble'] = [ckpt['teacher_rl'], ckpt['teacher_sl']]
+    scores = {column: evaluate_step(cfg, manifest, f'round{r}/eval_{column}', final[column],
                                     os.path.join(round_dir, f'eval_{column}.json'),
                                     save_pred=column == 'student')
               for column in COLUMNS}
+    for model in MODELS:
+        scores[f'{model}_best'] = best_snapshot(os.path.join(round_dir, model))
     if r < rounds:  # the last round's pseudo labels would feed no one
         pseudo_dir = os.path.join(round_dir, 'pseudo')
         manifest.run(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
@@ -213,19 +233,31 @@ def run_baselines(cfg, manifest, exp_dir, labeled_list, imagenet):
     return scores
 
 
+def table_cell(row, column):
+    """A model's final mIoU and, when it was validated during training, its best snapshot."""
+    if row.get(column) is None:
+        return '--'
+    best = row.get(f'{column}_best')
+    best = f" (best {best['mIoU']:.2f} @ {best['iteration']})" if best else ''
+    return f'{row[column]:.2f}{best}'
+
+
 def write_table(exp_dir, rows, cfg, baselines=None):
-    """The per-round table (both teachers, their ensemble and the student) as Markdown, JSON
-    and a chart."""
+    """The per-round table (both teachers, their ensemble and the student; final checkpoints,
+    and the best snapshots on val when validated) as Markdown, JSON and a chart."""
     metric = primary_metric(cfg.NUM_CLASSES)
     lines = ['| round | ' + ' | '.join(COLUMNS.values()) + ' |',
              '|---' * (len(COLUMNS) + 1) + '|']
     for row in rows:
-        lines.append(f"| {row['round']} | " + ' | '.join(
-            '--' if row.get(c) is None else f'{row[c]:.2f}' for c in COLUMNS) + ' |')
+        lines.append(f"| {row['round']} | " + ' | '.join(table_cell(row, c) for c in COLUMNS)
+                     + ' |')
     for name, score in (baselines or {}).items():
         lines.append(f"| {name.replace('_', '-')} baseline |" + ' |' * (len(COLUMNS) - 1)
                      + f' {score:.2f} |')
-    text = f'{metric} on {cfg.TARGET} val, per round\n\n' + '\n'.join(lines) + '\n'
+    passed = ('Each step used the best snapshot on val (TRAIN.PASS_ON best).\n'
+              if cfg.TRAIN.PASS_ON == 'best' else '')
+    text = (f'{metric} on {cfg.TARGET} val, per round (final checkpoints)\n\n'
+            + '\n'.join(lines) + '\n' + passed)
     atomic_write_text(os.path.join(exp_dir, 'results.md'), text)
     atomic_write_json(os.path.join(exp_dir, 'results.json'),
                       {'metric': metric, 'rounds': rows, 'baselines': baselines or {}})

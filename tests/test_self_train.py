@@ -104,13 +104,31 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
 def test_mode_auto_switches_between_pynative_training_and_graph_inference(pipeline_cfg,
                                                                            tmp_path):
     """MODE auto on CPU: PyNative for the training steps, graph mode for evaluation and pseudo
-    labels, all in one process, round after round."""
+    labels, all in one process, round after round. With validation during training and
+    TRAIN.PASS_ON best, every next step uses the best snapshots, and the table shows them."""
     exp = tmp_path / 'exp'
     result = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp, '--opts',
-                        'MODE=auto', 'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=2')
+                        'MODE=auto', 'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=2',
+                        'TRAIN.EVAL_EVERY=1', 'TRAIN.PASS_ON=best')
     assert result.returncode == 0, result.stderr[-3000:]
     finished = {e['step'] for e in events(exp) if e['event'] == 'finished'}
     assert {'round1/pseudo', 'round2/student', 'round2/eval_student'} <= finished
+    round1 = exp / 'round1'
+    ensemble = json.loads((round1 / 'eval_ensemble.json').read_text())
+    assert ensemble['checkpoint'] == [str(round1 / m / 'best.ckpt')
+                                      for m in ('teacher_rl', 'teacher_sl')]
+    stats = json.loads((round1 / 'pseudo' / 'stats.json').read_text())
+    assert stats['checkpoint'] == str(round1 / 'student' / 'best.ckpt')
+    rows = json.loads((exp / 'results.json').read_text())['rounds']
+    for row in rows:
+        for model in ('teacher_rl', 'teacher_sl', 'student'):
+            best = row[f'{model}_best']
+            assert best['iteration'] in (1, 2) and best['mIoU'] >= 0
+    log = [json.loads(line) for line in (round1 / 'student' / 'log.jsonl').read_text().splitlines()]
+    val = {r['iteration']: r['val'][metric_key] for r in log if 'val' in r
+           for metric_key in ['mIoU-19']}
+    assert rows[0]['student_best']['mIoU'] == pytest.approx(max(val.values()), abs=0.01)
+    assert f"(best {rows[0]['student_best']['mIoU']:.2f} @" in (exp / 'results.md').read_text()
 
 
 def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path):
