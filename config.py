@@ -63,6 +63,9 @@ _C.TRAIN.LAMBDA_SEG_AUX = 0.1
 _C.TRAIN.FREEZE_BN = False             # False: batch statistics in training (released default)
 _C.TRAIN.AMP_LEVEL = 'auto'            # auto = O0 on CPU, O2 on Ascend and GPU; or O0..O3
 _C.TRAIN.JIT_STEP = 'auto'             # ms.jit around the whole step: auto (off on CPU) | on | off
+_C.TRAIN.MULTI_DEVICE = 'same_steps'   # data parallel on N devices: same_steps (N images a step,
+                                       # the paper's step counts) | same_images (the step counts
+                                       # below divided by N: the paper's number of images)
 _C.TRAIN.SAVE_PRED_EVERY = 2000        # checkpoint interval (iterations)
 _C.TRAIN.KEEP_CHECKPOINTS = 3          # newest K periodic checkpoints kept
 _C.TRAIN.EVAL_EVERY = 0                # validation interval, best.ckpt kept (0 = never); ADVENT's

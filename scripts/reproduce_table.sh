@@ -11,9 +11,12 @@
 #   DDM_PIPELINE_CMD="bash scripts/run_distribute_train_ascend.sh pipeline CFG msrun"
 # (the launcher adds --cfg itself: then CFG there must be the same config). Finished budgets
 # and steps are skipped on a re-run (self_train.py's manifest). EXP_ROOT defaults to experiments.
+# On several devices, DDM_MULTI_DEVICE (default same_steps) sets TRAIN.MULTI_DEVICE:
+# same_steps keeps the paper's 120,000 steps and schedule (N images a step), closest to its
+# single-GPU optimisation; same_images divides the step counts by the device count.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 case ${1:-} in
   -h|--help) usage; exit 0 ;;
   gta|synthia) source=$1; shift ;;
@@ -33,10 +36,17 @@ cfg=configs/${source}2cityscapes.yaml
 exp_root=${EXP_ROOT:-experiments}
 if [ -x .venv/bin/python ]; then PATH="$PWD/.venv/bin:$PATH"; fi
 read -r -a pipeline <<< "${DDM_PIPELINE_CMD:-python self_train.py}"
+recipe=${DDM_MULTI_DEVICE:-same_steps}
+case $recipe in
+  same_steps|same_images) ;;
+  *) echo "error: DDM_MULTI_DEVICE must be same_steps or same_images, got '$recipe'" >&2; exit 2 ;;
+esac
+echo "[reproduce_table] multi-device recipe: TRAIN.MULTI_DEVICE=$recipe (on one device both are the paper's)"
 for n in "${budgets[@]}"; do
   cmd=("${pipeline[@]}")
   case "${pipeline[*]}" in *run_distribute_train*) ;; *) cmd+=(--cfg "$cfg") ;; esac
-  cmd+=(--num_labeled "$n" --exp_dir "$exp_root/${source}2cityscapes_$n" "$@")
+  cmd+=(--num_labeled "$n" --exp_dir "$exp_root/${source}2cityscapes_$n" "$@"
+        --opts "TRAIN.MULTI_DEVICE=$recipe")
   echo "[reproduce_table] budget $n: ${cmd[*]}"
   if [ "${DDM_DRY_RUN:-0}" != 1 ]; then "${cmd[@]}"; fi
 done

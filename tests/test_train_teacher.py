@@ -128,3 +128,18 @@ def test_bad_inputs_fail_before_training(generated, tmp_path):
                               *teacher_args(data_cfg, str(blocker / 'out'), 'region')),
                    str(blocker))
     assert not os.path.exists(os.path.join(out, 'log.jsonl'))
+
+
+def test_multi_device_recipe(tiny_cfg):
+    """same_steps keeps the paper's step counts on N devices; same_images divides them."""
+    from utils.trainer import schedule_for_devices
+    tiny_cfg.TRAIN.MAX_ITERS, tiny_cfg.TRAIN.EARLY_STOP = 250000, 120000
+    tiny_cfg.TRAIN.SAVE_PRED_EVERY, tiny_cfg.TRAIN.EVAL_EVERY = 2000, 0
+    assert schedule_for_devices(tiny_cfg, 1) == (tiny_cfg, None)
+    same, note = schedule_for_devices(tiny_cfg, 8)
+    assert same.TRAIN.EARLY_STOP == 120000 and 'same_steps' in note and '120000 steps' in note
+    tiny_cfg.TRAIN.MULTI_DEVICE = 'same_images'
+    fewer, note = schedule_for_devices(tiny_cfg, 8)
+    assert (fewer.TRAIN.MAX_ITERS, fewer.TRAIN.EARLY_STOP, fewer.TRAIN.SAVE_PRED_EVERY,
+            fewer.TRAIN.EVAL_EVERY) == (31250, 15000, 250, 0)
+    assert '15000 steps' in note and tiny_cfg.TRAIN.EARLY_STOP == 120000  # not changed in place

@@ -13,6 +13,7 @@ checkpoint kept, the JSONL log and the progress bar.
     out_dir/checkpoints/iter_NNNNNN.ckpt
     out_dir/final.ckpt, out_dir/best.ckpt
 """
+import copy
 import glob
 import json
 import os
@@ -62,6 +63,28 @@ def poly_lr(base_lr, cfg):
     return nn.PolynomialDecayLR(base_lr, 0.0, cfg.TRAIN.MAX_ITERS, cfg.TRAIN.POWER)
 
 
+def schedule_for_devices(cfg, group_size):
+    """The config a run of `group_size` data-parallel devices trains with, and a line saying so.
+
+    The paper trains batch 1 source + 1 target on one GPU. On N devices every step sees N
+    times the images; TRAIN.MULTI_DEVICE same_steps keeps the paper's step counts (and so its
+    learning-rate schedule per step, with N-image gradients), same_images divides the step
+    counts (MAX_ITERS, EARLY_STOP, SAVE_PRED_EVERY, EVAL_EVERY) by N, so the run sees the
+    paper's number of images in N times fewer, larger steps.
+    """
+    if group_size == 1:
+        return cfg, None
+    train = cfg.TRAIN
+    if train.MULTI_DEVICE == 'same_images':
+        cfg = copy.deepcopy(cfg)
+        train = cfg.TRAIN
+        for key in ('MAX_ITERS', 'EARLY_STOP', 'SAVE_PRED_EVERY', 'EVAL_EVERY'):
+            train[key] = max(1, train[key] // group_size) if train[key] else 0
+    note = (f'{group_size} devices, TRAIN.MULTI_DEVICE={train.MULTI_DEVICE}: {train.EARLY_STOP} '
+            f'steps of {group_size} x the per-device batch')
+    return cfg, note
+
+
 def build_optimizer(cfg, net):
     """SGD with momentum; the ASPP heads learn 10x faster than the backbone."""
     groups = [{'params': net.backbone_params(), 'lr': poly_lr(cfg.TRAIN.LEARNING_RATE, cfg)},
@@ -90,6 +113,7 @@ class Trainer:
 
     def __init__(self, cfg, net, forward_fn, term_names, make_loader, out_dir, stage,
                  val_dataset=None, rank=0, group_size=1, log=print):
+        cfg, devices_note = schedule_for_devices(cfg, group_size)
         self.cfg, self.net, self.stage = cfg, net, stage
         self.term_names = tuple(term_names)
         self.make_loader = make_loader
@@ -99,6 +123,8 @@ class Trainer:
         self.rank, self.group_size = rank, group_size
         self.log = log if rank == 0 else (lambda *a, **k: None)
         self.best = float('-inf')
+        if devices_note:
+            self.log(f'[{stage}] {devices_note}')
         check_writable(out_dir)
         level = amp_level(cfg)
         if level != 'O0':
