@@ -37,9 +37,11 @@ def test_runs_each_budget_and_writes_the_table(tmp_path):
             f'{exp}/gta2cityscapes_200 --opts TRAIN.EARLY_STOP=10 '
             '--opts TRAIN.MULTI_DEVICE=same_steps') in commands[1]
     assert 'multi-device recipe: TRAIN.MULTI_DEVICE=same_steps' in result.stdout
-    other = run('gta', '100', DDM_DRY_RUN='1', EXP_ROOT=str(exp), DDM_MULTI_DEVICE='same_images')
+    other = run('gta', '100', DDM_DRY_RUN='1', EXP_ROOT=str(tmp_path / 'other'),
+                DDM_MULTI_DEVICE='same_images')
     assert '--opts TRAIN.MULTI_DEVICE=same_images' in other.stdout
-    bad = run('gta', '100', DDM_DRY_RUN='1', EXP_ROOT=str(exp), DDM_MULTI_DEVICE='half')
+    bad = run('gta', '100', DDM_DRY_RUN='1', EXP_ROOT=str(tmp_path / 'other'),
+              DDM_MULTI_DEVICE='half')
     assert bad.returncode == 2 and "got 'half'" in bad.stderr
     table = (exp / 'table_gta.md').read_text()
     assert '| 100 | 61.2 | 58.25 (round 2) |' in table
