@@ -1,11 +1,27 @@
-"""Atomic writes: a reader (or a resumed run) never sees a half-written file."""
+"""JSON and YAML files: the released loaders, and atomic writes (a reader, or a resumed run,
+never sees a half-written file)."""
 import json
 import os
 import tempfile
 
+import yaml
+
 # mkstemp creates files readable by the owner only; results should get the usual mode.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def json_load(file_path):
+    """The released `utils/serialization.py: json_load`."""
+    with open(file_path) as f:
+        return json.load(f)
+
+
+def yaml_load(file_path):
+    """The released `yaml_load`, with PyYAML's safe loader (the released bare `yaml.load`
+    needs a Loader argument since PyYAML 6)."""
+    with open(file_path) as f:
+        return yaml.safe_load(f)
 
 
 def atomic_path(path):
