@@ -42,13 +42,16 @@ def test_confusion_matrix_image(tmp_path):
 
 
 def test_miou_per_round_chart(tmp_path):
-    rows = [{'round': 1, 'teacher_rl': 55.2, 'teacher_sl': 54.1, 'student': 57.0},
-            {'round': 2, 'teacher_rl': 58.0, 'teacher_sl': 57.9, 'student': 59.6}]
+    rows = [{'round': 1, 'teacher_rl': 55.2, 'teacher_sl': 54.1, 'ensemble': 55.0,
+             'student': 57.0},
+            {'round': 2, 'teacher_rl': 58.0, 'teacher_sl': 57.9, 'ensemble': 58.5,
+             'student': 59.6}]
     miou_per_round_chart(rows, tmp_path / 'a.png')
     assert Image.open(tmp_path / 'a.png').size == ROUND_SIZE
-    changed = [rows[0], {**rows[1], 'student': 61.0}]
-    miou_per_round_chart(changed, tmp_path / 'b.png')
-    assert (pixels(tmp_path / 'a.png') != pixels(tmp_path / 'b.png')).any()
+    for key in ('student', 'ensemble'):                  # every column of the table is drawn
+        changed = [rows[0], {**rows[1], key: 61.0}]
+        miou_per_round_chart(changed, tmp_path / 'b.png')
+        assert (pixels(tmp_path / 'a.png') != pixels(tmp_path / 'b.png')).any()
     # a round still running (values missing or None) and no rounds at all are drawn too
     miou_per_round_chart(rows + [{'round': 3, 'teacher_rl': 60.0, 'student': None}],
                          tmp_path / 'c.png')

@@ -27,9 +27,13 @@ CM_SCALE = ((255, 255, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181), (
 # mIoU per round: a fixed canvas, one line per network.
 ROUND_SIZE = (760, 440)
 ROUND_PLOT = (70, 90, 730, 390)          # left, top, right, bottom of the plot area
-ROUND_SERIES = (('teacher_rl', 'teacher_rl (region-level mix)', (230, 120, 20), 'circle'),
-                ('teacher_sl', 'teacher_sl (sample-level mix)', (40, 150, 70), 'square'),
-                ('student', 'student (distilled)', (30, 80, 200), 'diamond'))
+# The per-round table's columns: key, legend, colour, marker, where a point's value is written
+# (mIoU mostly rises with the rounds, so a point's lines leave it lower-left and upper-right:
+# labels go upper-left or lower-right, alternating between neighbouring series).
+ROUND_SERIES = (('teacher_rl', 'region-level teacher', (230, 120, 20), 'circle', 'rb'),
+                ('teacher_sl', 'sample-level teacher', (40, 150, 70), 'square', 'lt'),
+                ('ensemble', "teachers' ensemble", (130, 130, 130), 'triangle', 'rb'),
+                ('student', 'student', (30, 80, 200), 'diamond', 'lt'))
 
 
 @lru_cache(maxsize=None)
@@ -185,6 +189,9 @@ def draw_marker(draw, centre, shape, colour, radius=5):
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour)
     elif shape == 'square':
         draw.rectangle([x - radius, y - radius, x + radius, y + radius], fill=colour)
+    elif shape == 'triangle':
+        draw.polygon([(x, y - radius - 1), (x + radius + 1, y + radius),
+                      (x - radius - 1, y + radius)], fill=colour)
     else:
         draw.polygon([(x, y - radius - 1), (x + radius + 1, y), (x, y + radius + 1),
                       (x - radius - 1, y)], fill=colour)
@@ -214,9 +221,10 @@ def draw_round_axes(draw, rounds, low, high, step):
 
 
 def miou_per_round_chart(rows, path):
-    """mIoU per self-training round of both teachers and the student, with a legend.
+    """mIoU per self-training round of both teachers, their ensemble and the student.
 
-    `rows`: [{'round': r, 'teacher_rl': mIoU %, 'teacher_sl': ..., 'student': ...}, ...];
+    `rows`: [{'round': r, 'teacher_rl': mIoU %, 'teacher_sl': ..., 'ensemble': ...,
+    'student': ...}, ...];
     a missing or None value leaves its point out. The picture is ROUND_SIZE pixels.
     """
     rows = sorted(rows, key=lambda row: row['round'])
@@ -229,18 +237,16 @@ def miou_per_round_chart(rows, path):
     middle = (ROUND_PLOT[1] + ROUND_PLOT[3]) / 2
     draw_rotated_text(image, (22, middle + 30), 'mIoU (%)', font(12), GREY)
     legend_x = ROUND_PLOT[0]
-    for series, (key, label, colour, shape) in enumerate(ROUND_SERIES):
+    for key, label, colour, shape, anchor in ROUND_SERIES:
         points = [(x_of(i), y_of(row[key]), row[key]) for i, row in enumerate(rows)
                   if is_number(row.get(key))]
         if len(points) > 1:
             draw.line([(x, y) for x, y, _ in points], fill=colour, width=3)
         for x, y, value in points:
             draw_marker(draw, (x, y), shape, colour)
-            # mIoU mostly rises with the rounds, so a point's lines leave it lower-left and
-            # upper-right: labels go upper-left, the middle series' lower-right.
-            dx, anchor = ((-8, 'rb'), (8, 'lt'), (-8, 'rb'))[series]
-            draw.text((x + dx, y + (6 if anchor == 'lt' else -6)), f'{value:.1f}', fill=colour,
-                      font=font(11), anchor=anchor)
+            dx, dy = (8, 6) if anchor == 'lt' else (-8, -6)
+            draw.text((x + dx, y + dy), f'{value:.1f}', fill=colour, font=font(11),
+                      anchor=anchor)
         draw.line([(legend_x, 50), (legend_x + 26, 50)], fill=colour, width=3)
         draw_marker(draw, (legend_x + 13, 50), shape, colour)
         draw.text((legend_x + 32, 50), label, fill=BLACK, font=font(12), anchor='lm')
