@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The paper's table for one source: the whole DDM for each label budget, then one Markdown
-# table of this run's best-round student mIoU beside the paper's.
+# The paper's tables for one source: the whole DDM and its baselines for each label budget,
+# then Table 1 (best round, target-only and source-only) and, for GTA5, Table 4 (every round)
+# beside the paper's values (scripts/paper_table.py).
 #
 #   bash scripts/reproduce_table.sh gta|synthia [BUDGET ...] [-- self_train.py args ...]
 #
 # BUDGETs are among 100 200 500 1000 2975 (default: all). Each budget runs
 #   $DDM_PIPELINE_CMD --cfg configs/{gta,synthia}2cityscapes.yaml --num_labeled N
-#                     --exp_dir $EXP_ROOT/{gta,synthia}2cityscapes_N [args ...]
+#                     --exp_dir $EXP_ROOT/{gta,synthia}2cityscapes_N --baselines [args ...]
 # with DDM_PIPELINE_CMD defaulting to "python self_train.py"; for 8 Ascend devices use e.g.
 #   DDM_PIPELINE_CMD="bash scripts/run_distribute_train_ascend.sh pipeline CFG msrun"
 # (the launcher adds --cfg itself: then CFG there must be the same config). Finished budgets
@@ -16,7 +17,7 @@
 # single-GPU optimisation; same_images divides the step counts by the device count.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 case ${1:-} in
   -h|--help) usage; exit 0 ;;
   gta|synthia) source=$1; shift ;;
@@ -45,7 +46,7 @@ echo "[reproduce_table] multi-device recipe: TRAIN.MULTI_DEVICE=$recipe (on one 
 for n in "${budgets[@]}"; do
   cmd=("${pipeline[@]}")
   case "${pipeline[*]}" in *run_distribute_train*) ;; *) cmd+=(--cfg "$cfg") ;; esac
-  cmd+=(--num_labeled "$n" --exp_dir "$exp_root/${source}2cityscapes_$n" "$@"
+  cmd+=(--num_labeled "$n" --exp_dir "$exp_root/${source}2cityscapes_$n" --baselines "$@"
         --opts "TRAIN.MULTI_DEVICE=$recipe")
   echo "[reproduce_table] budget $n: ${cmd[*]}"
   if [ "${DDM_DRY_RUN:-0}" != 1 ]; then "${cmd[@]}"; fi

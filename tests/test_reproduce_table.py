@@ -35,7 +35,7 @@ def test_runs_each_budget_and_writes_the_table(tmp_path):
                 if line.startswith('[reproduce_table] budget')]
     assert len(commands) == 2
     assert ('self_train.py --cfg configs/gta2cityscapes.yaml --num_labeled 200 --exp_dir '
-            f'{exp}/gta2cityscapes_200 --opts TRAIN.EARLY_STOP=10 '
+            f'{exp}/gta2cityscapes_200 --baselines --opts TRAIN.EARLY_STOP=10 '
             '--opts TRAIN.MULTI_DEVICE=same_steps') in commands[1]
     assert 'multi-device recipe: TRAIN.MULTI_DEVICE=same_steps' in result.stdout
     other = run('gta', '100', DDM_DRY_RUN='1', EXP_ROOT=str(tmp_path / 'other'),
