@@ -43,15 +43,17 @@ def parse_args(argv=None):
     return args
 
 
-def run_seed(args, seed):
-    """The pipeline of one seed (skips what its manifest finished); returns its results."""
-    exp_dir = os.path.join(args.exp_root, f'seed_{seed}')
-    cmd = [sys.executable, os.path.join(ROOT, 'self_train.py'), *args.pipeline_args,
-           '--exp_dir', exp_dir, '--opts', f'TRAIN.RANDOM_SEED={seed}']
-    print(f'[seeds] seed {seed}: {" ".join(cmd)}', flush=True)
-    if subprocess.run(cmd).returncode != 0:
-        sys.exit(f'error: the pipeline of seed {seed} failed (see above); its folder {exp_dir} '
-                 'resumes on the next call')
+def run_pipeline(pipeline_args, exp_dir, *opts):
+    """self_train.py with `pipeline_args` into `exp_dir` (skipping what its manifest finished),
+    with the config overrides `opts`; returns its results.json, or exits with its exit code."""
+    cmd = [sys.executable, os.path.join(ROOT, 'self_train.py'), *pipeline_args,
+           '--exp_dir', exp_dir, '--opts', *opts]
+    print(f'[experiments] {" ".join(cmd)}', flush=True)
+    code = subprocess.run(cmd).returncode
+    if code != 0:
+        print(f'error: the pipeline in {exp_dir} failed (see above); the same command resumes '
+              'it', file=sys.stderr)
+        sys.exit(code)
     with open(os.path.join(exp_dir, 'results.json')) as f:
         return json.load(f)
 
@@ -132,7 +134,8 @@ def markdown(table, seeds, metric):
 
 
 def main(args):
-    results = [run_seed(args, seed) for seed in args.seeds]
+    results = [run_pipeline(args.pipeline_args, os.path.join(args.exp_root, f'seed_{seed}'),
+                            f'TRAIN.RANDOM_SEED={seed}') for seed in args.seeds]
     table = aggregate(results)
     text = markdown(table, args.seeds, results[0]['metric'])
     atomic_write_json(os.path.join(args.exp_root, 'seeds.json'),
