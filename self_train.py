@@ -186,7 +186,7 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
     final['ensemble'] = [ckpt['teacher_rl'], ckpt['teacher_sl']]
     scores = {column: evaluate_step(cfg, manifest, f'round{r}/eval_{column}', final[column],
                                     os.path.join(round_dir, f'eval_{column}.json'),
-                                    save_pred=column == 'student')
+                                    save_pred=column in MODELS)
               for column in COLUMNS}
     for model in MODELS:
         scores[f'{model}_best'] = best_snapshot(os.path.join(round_dir, model))
@@ -229,7 +229,8 @@ def run_baselines(cfg, manifest, exp_dir, labeled_list, imagenet):
     for name, init_from in inits.items():
         ckpt = train_baseline(cfg, manifest, exp_dir, name, labeled_list, init_from)
         scores[name] = evaluate_step(cfg, manifest, f'baselines/eval_{name}', ckpt,
-                                     os.path.join(exp_dir, 'baselines', f'eval_{name}.json'))
+                                     os.path.join(exp_dir, 'baselines', f'eval_{name}.json'),
+                                     save_pred=name == 'target_only')
     return scores
 
 
