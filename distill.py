@@ -26,6 +26,7 @@ from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.distributed import init_distributed
 from utils.errors import ConfigError, run_cli
+from utils.run_dir import RunDir, dataset_roots, run_settings
 from utils.trainer import LossPart, Trainer, init_weights
 
 TERMS = ('loss_seg_trg_main', 'loss_seg_trg_aux', 'loss_kl_unl_main', 'loss_kl_unl_aux')
@@ -139,24 +140,29 @@ def train(cfg, teacher_rl, teacher_sl, out_dir, restore_from, labeled_list=None)
 
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, group_size = init_distributed()
-    teachers = [frozen_teacher(cfg, teacher_rl, 'teacher_rl'),
-                frozen_teacher(cfg, teacher_sl, 'teacher_sl')]
-    if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,
-                                                               shallow=False):
-        print(f'warning: both teachers are {teacher_rl}: the ensemble is one teacher')
-    ms.set_seed(cfg.TRAIN.RANDOM_SEED)
-    student = build_model(cfg)
-    init_weights(student, student_init)
+    settings = run_settings(cfg, labeled_list=labeled_list or cfg.DATA_LIST_TARGET_LABELED,
+                            teacher_rl=teacher_rl, teacher_sl=teacher_sl,
+                            student_init=student_init)
+    with RunDir(out_dir, 'student', settings, rank, dataset_roots(cfg)):
+        teachers = [frozen_teacher(cfg, teacher_rl, 'teacher_rl'),
+                    frozen_teacher(cfg, teacher_sl, 'teacher_sl')]
+        if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,
+                                                                   shallow=False):
+            print(f'warning: both teachers are {teacher_rl}: the ensemble is one teacher')
+        ms.set_seed(cfg.TRAIN.RANDOM_SEED)
+        student = build_model(cfg)
+        init_weights(student, student_init)
 
-    def make_loader(start_step, num_steps):
-        return pipeline.train_loader(streams, build, pipeline.STAGE_COLUMNS['distill'],
-                                     cfg.TRAIN.BATCH_SIZE_TARGET, start_step, num_steps,
-                                     cfg.TRAIN.RANDOM_SEED, cfg.NUM_WORKERS, group_size, rank)
+        def make_loader(start_step, num_steps):
+            return pipeline.train_loader(streams, build, pipeline.STAGE_COLUMNS['distill'],
+                                         cfg.TRAIN.BATCH_SIZE_TARGET, start_step, num_steps,
+                                         cfg.TRAIN.RANDOM_SEED, cfg.NUM_WORKERS, group_size,
+                                         rank)
 
-    trainer = Trainer(cfg, student, distill_loss(student, teachers, cfg), TERMS, make_loader,
-                      out_dir, stage='student', val_dataset=validation, rank=rank,
-                      group_size=group_size)
-    return trainer.run()
+        trainer = Trainer(cfg, student, distill_loss(student, teachers, cfg), TERMS,
+                          make_loader, out_dir, stage='student', val_dataset=validation,
+                          rank=rank, group_size=group_size)
+        return trainer.run()
 
 
 if __name__ == '__main__':

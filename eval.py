@@ -21,6 +21,7 @@ from utils.device import setup_device
 from utils.errors import ConfigError, DataError, run_cli
 from utils.evaluation import evaluate
 from utils.func import format_table
+from utils.run_dir import check_outside, dataset_roots
 from utils.serialization import atomic_write_json
 
 
@@ -34,8 +35,10 @@ def parse_args(argv=None):
     parser.add_argument('--save_pred', default=None,
                         help='directory for colourised and labelId prediction PNGs')
     parser.add_argument('--output', default=None,
-                        help='results JSON (default: SAVE_PRED/results.json or '
-                             'eval_results/CKPT_NAME.json)')
+                        help='results JSON, with its charts beside it (default: '
+                             'SAVE_PRED/results.json, else beside the checkpoint: '
+                             'CKPT_DIR/eval_CKPT_NAME.json; for an ensemble, in the '
+                             "checkpoints' common folder, named after their paths in it)")
     parser.add_argument('--num_workers', type=int, default=None)
     add_config_args(parser, model_args=True)
     return parser.parse_args(argv)
@@ -46,11 +49,21 @@ def main(args):
     if args.num_workers is not None:
         cfg.NUM_WORKERS = args.num_workers
     pretrained = args.pretrained[0] if len(args.pretrained) == 1 else args.pretrained
-    stem = '+'.join(os.path.splitext(os.path.basename(path))[0] for path in args.pretrained)
     output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
-                             else os.path.join('eval_results', stem + '.json'))
+                             else default_output(args.pretrained))
     return evaluate_checkpoint(cfg, pretrained, args.data_path, args.list, args.save_pred,
                                output)
+
+
+def default_output(checkpoints):
+    """Results of a checkpoint beside it, `DIR/eval_NAME.json` (every stage's checkpoint is
+    final.ckpt: one folder of results would keep only the last); of an ensemble, in the
+    checkpoints' common folder, named after their paths in it (`eval_a_final+b_final.json`)."""
+    paths = [os.path.abspath(os.path.splitext(path)[0]) for path in checkpoints]
+    folder = os.path.dirname(paths[0]) if len(paths) == 1 else os.path.commonpath(
+        [os.path.dirname(path) for path in paths])
+    name = '+'.join(os.path.relpath(path, folder).replace(os.sep, '_') for path in paths)
+    return os.path.join(folder, f'eval_{name}.json')
 
 
 def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=None,
@@ -59,6 +72,10 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
     val list; printed and saved as JSON."""
     if not os.path.isdir(data_path):
         raise DataError(f'--data_path: dataset root not found: {data_path}')
+    roots = {**dataset_roots(cfg), '--data_path': data_path}
+    for option, path in (('--output', output), ('--save_pred', save_pred)):
+        if path:
+            check_outside(path, roots, option)
     class_names, palette, label_lut = load_class_info(cfg.TEST.INFO)
     if len(class_names) != cfg.NUM_CLASSES:
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '

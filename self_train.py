@@ -19,22 +19,25 @@ import time
 
 import distill
 import train_teacher
-from config import LIST_DIR, add_config_args, cfg_from_args, to_plain
+from config import LIST_DIR, add_config_args, cfg_from_args
 from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
 from dataset.subsets import subset_filename
 from eval import evaluate_checkpoint
 from net.deeplabv2 import build_model
 from utils.charts import miou_per_round_chart
-from utils.checkpoint import load_net_checkpoint, read_checkpoint
+from utils.checkpoint import final_checkpoint_problem, load_net_checkpoint, read_checkpoint
 from utils.device import setup_device
-from utils.distributed import barrier, init_distributed
+from utils.distributed import barrier, current_rank, init_distributed
 from utils.errors import ConfigError, run_cli
 from utils.func import primary_metric
-from utils.pseudo_label import check_outside, generate_pseudo_labels
+from utils.pseudo_label import generate_pseudo_labels
+from utils.run_dir import RunDir, dataset_roots, run_settings
 from utils.serialization import atomic_write_json, atomic_write_text
+from utils.trainer import schedule_for_devices
 
 MODELS = ('teacher_rl', 'teacher_sl', 'student')
+STAGES = {'teacher_rl': 'teacher_region', 'teacher_sl': 'teacher_sample', 'student': 'student'}
 # The per-round table: each trained model, and the teachers' ensemble the student learns from
 # (evaluated, not trained: it shows what the distillation could reach).
 COLUMNS = {'teacher_rl': 'region-level teacher', 'teacher_sl': 'sample-level teacher',
@@ -71,15 +74,17 @@ def default_rounds(cfg, labeled_names):
 
 
 def pseudo_labels(cfg, checkpoint, pseudo_dir):
-    """Pseudo labels of D_U from the student at `checkpoint` (the stage on its own)."""
-    check_outside(pseudo_dir, os.path.join(cfg.DATA_DIRECTORY_TARGET, 'gtFine'))
+    """Pseudo labels of D_U from the student at `checkpoint` (the stage on its own), into a
+    folder of their own: never a dataset's, nor one this project did not make."""
     dataset = target_unlabeled_dataset(cfg)
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
-    net = build_model(cfg)
-    load_net_checkpoint(net, checkpoint)
-    stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
-                                   cfg.TRAIN.PSEUDO_PORTION, cfg.TRAIN.PSEUDO_THRESHOLD_CAP,
-                                   cfg.NUM_WORKERS)
+    with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
+                current_rank()[0], dataset_roots(cfg), option='--pseudo_dir'):
+        setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
+        net = build_model(cfg)
+        load_net_checkpoint(net, checkpoint)
+        stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
+                                       cfg.TRAIN.PSEUDO_PORTION,
+                                       cfg.TRAIN.PSEUDO_THRESHOLD_CAP, cfg.NUM_WORKERS)
     print(f'pseudo labels of {len(dataset)} images in {pseudo_dir}')
     return stats
 
@@ -87,8 +92,9 @@ def pseudo_labels(cfg, checkpoint, pseudo_dir):
 class Manifest:
     """manifest.json: the run's settings and every finished step with its output.
 
-    A step counts as finished while its output file exists; a resume with other settings is
-    refused, naming the keys that differ. Every rank reads it; rank 0 alone writes it.
+    A step counts as finished while its output is whole (`finished(output)`). That the folder
+    holds a pipeline of these settings is the RunDir's part (main). Every rank reads it; rank 0
+    alone writes it.
     """
 
     def __init__(self, path, settings, rank=0):
@@ -97,17 +103,13 @@ class Manifest:
         self.data = {'settings': settings, 'steps': {}, 'events': []}
         if os.path.isfile(path):
             with open(path) as f:
-                saved = json.load(f)
-            changed = differing_keys(saved['settings'], settings)
-            if changed:
-                raise ConfigError(f'{path} was written with other settings; differing: '
-                                  f'{", ".join(changed)} (use another --exp_dir)')
-            self.data = saved
+                self.data = json.load(f)
 
-    def run(self, name, output, work):
-        """`work()` -> result (JSON-ready), unless `name` finished before and `output` exists."""
+    def run(self, name, output, work, finished=os.path.exists):
+        """`work()` -> result (JSON-ready), unless `name` finished before and `output` is
+        `finished`."""
         done = self.data['steps'].get(name)
-        if done and os.path.exists(done['output']):
+        if done and finished(done['output']):
             self.event(name, 'skipped (finished before)')
             return done['result']
         self.event(name, 'started')
@@ -123,16 +125,11 @@ class Manifest:
             atomic_write_json(self.path, self.data)
 
 
-def differing_keys(old, new, prefix=''):
-    keys = sorted(set(old) | set(new))
-    out = []
-    for key in keys:
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += differing_keys(a, b, f'{prefix}{key}.')
-        elif a != b:
-            out.append(prefix + key)
-    return out
+def final_checkpoint_of(stage, cfg):
+    """`finished` for a training step: its final.ckpt reads whole, of `stage`, at EARLY_STOP
+    (divided by the device count with TRAIN.MULTI_DEVICE same_images)."""
+    stop = schedule_for_devices(cfg, current_rank()[1])[0].TRAIN.EARLY_STOP
+    return lambda path: final_checkpoint_problem(path, stage, stop) is None
 
 
 def round_cfg(cfg, round_dir_prev, init_from):
@@ -179,10 +176,12 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
     for model, mix in (('teacher_rl', 'region'), ('teacher_sl', 'sample')):
         manifest.run(f'round{r}/{model}', final[model], lambda: train_teacher.train(
             round_cfg(cfg, prev_dir, init_from(model)), mix,
-            os.path.join(round_dir, model), labeled_list))
+            os.path.join(round_dir, model), labeled_list),
+            final_checkpoint_of(STAGES[model], cfg))
     manifest.run(f'round{r}/student', final['student'], lambda: distill.train(
         round_cfg(cfg, prev_dir, init_from('student')), ckpt['teacher_rl'], ckpt['teacher_sl'],
-        os.path.join(round_dir, 'student'), init_from('student'), labeled_list))
+        os.path.join(round_dir, 'student'), init_from('student'), labeled_list),
+        final_checkpoint_of('student', cfg))
     final['ensemble'] = [ckpt['teacher_rl'], ckpt['teacher_sl']]
     scores = {column: evaluate_step(cfg, manifest, f'round{r}/eval_{column}', final[column],
                                     os.path.join(round_dir, f'eval_{column}.json'),
@@ -216,7 +215,8 @@ def train_baseline(cfg, manifest, exp_dir, name, labeled_list, init_from):
     ckpt = os.path.join(out_dir, 'final.ckpt')
     mix = {'target_only': 'target', 'source_only': 'source'}[name]
     manifest.run(f'baselines/{name}', ckpt, lambda: train_teacher.train(
-        round_cfg(cfg, '', init_from), mix, out_dir, labeled_list))
+        round_cfg(cfg, '', init_from), mix, out_dir, labeled_list),
+        final_checkpoint_of(f'teacher_{mix}', cfg))
     return ckpt
 
 
@@ -282,25 +282,28 @@ def main(args):
     budget = len(labeled_names)
     exp_dir = args.exp_dir or os.path.join(
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
-    settings = {'cfg': to_plain(cfg), 'labeled_list': os.path.abspath(labeled_list),
-                'rounds': rounds, 'baselines': args.baselines}
+    settings = {**run_settings(cfg, labeled_list=labeled_list), 'rounds': rounds,
+                'baselines': args.baselines}
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, _ = init_distributed()
-    manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings, rank)
-    imagenet = cfg.TRAIN.RESTORE_FROM
-    if cfg.TRAIN.SOURCE_PRETRAINING:
-        # Without ImageNet weights (the CPU demo) every model would start from random ones,
-        # and the student, which never sees a source label, would start furthest behind.
-        cfg.TRAIN.RESTORE_FROM = train_baseline(cfg, manifest, exp_dir, 'source_only',
-                                                labeled_list, imagenet)
-    baselines = run_baselines(cfg, manifest, exp_dir, labeled_list, imagenet) \
-        if args.baselines else None
-    rows = []
-    for r in range(1, rounds + 1):
-        scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list,
-                           cfg.TRAIN.ROUND_INIT)
-        rows.append({'round': r, **scores})
-    return write_table(exp_dir, rows, cfg, baselines) if rank == 0 else None
+    # The whole pipeline's folder is this run's, besides each stage's own in it.
+    with RunDir(exp_dir, 'pipeline', settings, rank, dataset_roots(cfg), option='--exp_dir'):
+        manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings, rank)
+        imagenet = cfg.TRAIN.RESTORE_FROM
+        if cfg.TRAIN.SOURCE_PRETRAINING:
+            # Without ImageNet weights (the CPU demo) every model would start from random
+            # ones, and the student, which never sees a source label, would start furthest
+            # behind.
+            cfg.TRAIN.RESTORE_FROM = train_baseline(cfg, manifest, exp_dir, 'source_only',
+                                                    labeled_list, imagenet)
+        baselines = run_baselines(cfg, manifest, exp_dir, labeled_list, imagenet) \
+            if args.baselines else None
+        rows = []
+        for r in range(1, rounds + 1):
+            scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list,
+                               cfg.TRAIN.ROUND_INIT)
+            rows.append({'round': r, **scores})
+        return write_table(exp_dir, rows, cfg, baselines) if rank == 0 else None
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@ from net.loss import seg_loss
 from utils.device import setup_device
 from utils.distributed import init_distributed
 from utils.errors import ConfigError, run_cli
+from utils.run_dir import RunDir, dataset_roots, run_settings
 from utils.trainer import LossPart, Trainer, init_weights
 
 TERMS = {'region': ('loss_seg_mix_main', 'loss_seg_mix_aux'),
@@ -98,19 +99,22 @@ def train(cfg, mix, out_dir, labeled_list=None):
 
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, group_size = init_distributed()
-    ms.set_seed(cfg.TRAIN.RANDOM_SEED)  # the random init is the same on every rank and rerun
-    net = build_model(cfg)
-    init_weights(net, cfg.TRAIN.RESTORE_FROM)
+    stage = f'teacher_{mix}'
+    settings = run_settings(cfg, labeled_list=labeled_list or cfg.DATA_LIST_TARGET_LABELED)
+    with RunDir(out_dir, stage, settings, rank, dataset_roots(cfg)):
+        ms.set_seed(cfg.TRAIN.RANDOM_SEED)  # the random init is the same on every rank and rerun
+        net = build_model(cfg)
+        init_weights(net, cfg.TRAIN.RESTORE_FROM)
 
-    def make_loader(start_step, num_steps):
-        return pipeline.train_loader(streams, build, columns, cfg.TRAIN.BATCH_SIZE_TARGET,
-                                     start_step, num_steps, cfg.TRAIN.RANDOM_SEED,
-                                     cfg.NUM_WORKERS, group_size, rank)
+        def make_loader(start_step, num_steps):
+            return pipeline.train_loader(streams, build, columns, cfg.TRAIN.BATCH_SIZE_TARGET,
+                                         start_step, num_steps, cfg.TRAIN.RANDOM_SEED,
+                                         cfg.NUM_WORKERS, group_size, rank)
 
-    trainer = Trainer(cfg, net, forward_fn(cfg, net, mix), TERMS[mix], make_loader, out_dir,
-                      stage=f'teacher_{mix}', val_dataset=validation, rank=rank,
-                      group_size=group_size)
-    return trainer.run()
+        trainer = Trainer(cfg, net, forward_fn(cfg, net, mix), TERMS[mix], make_loader,
+                          out_dir, stage, val_dataset=validation, rank=rank,
+                          group_size=group_size)
+        return trainer.run()
 
 
 if __name__ == '__main__':

@@ -141,7 +141,7 @@ def test_corrupt_image_and_checkpoints(car_world, tmp_path, tiny_cfg):
                    'corrupt.ckpt')
     ckpt16 = constant_prediction_ckpt(tiny_cfg, tmp_path / 'c16.ckpt', 1, num_classes=16)
     one_line_error(run_eval('--data_path', data, '--pretrained', ckpt16, '--list', list_path),
-                   '16 classes', '--num_classes')
+                   'NUM_CLASSES 16 (config: 19)', '--opts NUM_CLASSES=16')
     net = build_model(tiny_cfg)
     params = {n: p for n, p in net.parameters_and_names() if n != 'layer2.0.conv2.weight'}
     extra = {'layer9.weight': ms.Parameter(ms.Tensor(np.zeros(3, np.float32)), 'layer9.weight')}

@@ -111,5 +111,5 @@ def test_empty_folder_and_mismatched_checkpoint(checkpoints, mixed_folder, tmp_p
     one_line_error(run_infer(checkpoints[19], str(empty), str(tmp_path / 'out')),
                    'no_images_here')
     one_line_error(run_infer(checkpoints[16], str(mixed_folder), str(tmp_path / 'out')),
-                   'tiny_16.ckpt', '16 classes')
+                   'tiny_16.ckpt', 'NUM_CLASSES 16')
     assert not (tmp_path / 'out').exists()

@@ -4,11 +4,13 @@
 checkpoint with the net first and names what is missing, unexpected or of the wrong shape.
 """
 import os
+import re
 
 import mindspore as ms
 
+from config import LIST_DIR
 from utils.errors import CheckpointError
-from utils.serialization import atomic_write
+from utils.serialization import atomic_write, mindspore_temporary
 
 # Names a training checkpoint carries besides the network: optimizer state and run metadata
 # (ours are prefixed `optimizer.` and `meta.`; MindSpore's own callbacks write the others).
@@ -16,6 +18,7 @@ TRAINING_STATE_PREFIXES = ('optimizer.', 'meta.', 'moments.', 'accum.')
 TRAINING_STATE_NAMES = ('learning_rate', 'global_step', 'momentum', 'scale_sense',
                         'loss_scale', 'current_iterator_step', 'last_overflow_iterator_step',
                         'epoch_num', 'step_num')
+MAIN_HEAD = 'layer6.conv2d_list.0.weight'   # its first dimension: the classes
 
 
 def is_training_state(name):
@@ -40,30 +43,61 @@ def _describe(names, limit=4):
 
 
 def check_compatible(net, params, path):
-    """Raise naming every kind of mismatch between the net and a checkpoint's parameters."""
+    """Raise naming every kind of mismatch between the net and a checkpoint's parameters, and
+    the config settings behind it when they show."""
     expected = {name: p for name, p in net.parameters_and_names()}
     found = {k: v for k, v in params.items() if not is_training_state(k)}
     missing = expected.keys() - found.keys()
     unexpected = found.keys() - expected.keys()
     wrong_shape = {k for k in expected.keys() & found.keys()
                    if tuple(expected[k].shape) != tuple(found[k].shape)}
-    head = 'layer6.conv2d_list.0.weight'
-    if head in wrong_shape:
-        raise CheckpointError(
-            f'{path}: checkpoint has {found[head].shape[0]} classes, the net '
-            f'{expected[head].shape[0]} ({head} {tuple(found[head].shape)} vs '
-            f'{tuple(expected[head].shape)}); set --num_classes / NUM_CLASSES to match')
     problems = []
+    if wrong_shape:
+        # shown first, the stem's and the main head's shapes tell the width and the classes
+        first = min(wrong_shape, key=lambda k: (k != 'conv1.weight', k != MAIN_HEAD, k))
+        more = f' (+{len(wrong_shape) - 1} more)' if len(wrong_shape) > 1 else ''
+        problems.append(f'{len(wrong_shape)} of another shape: {first} '
+                        f'{tuple(found[first].shape)} vs {tuple(expected[first].shape)}{more}')
     if missing:
         problems.append(f'{len(missing)} missing: {_describe(missing)}')
     if unexpected:
         problems.append(f'{len(unexpected)} unexpected: {_describe(unexpected)}')
-    if wrong_shape:
-        shapes = [f'{k} {tuple(found[k].shape)} vs {tuple(expected[k].shape)}'
-                  for k in sorted(wrong_shape)]
-        problems.append(f'{len(wrong_shape)} of another shape: {_describe(shapes, 2)}')
-    if problems:
-        raise CheckpointError(f'{path} does not match the network: ' + '; '.join(problems))
+    if not problems:
+        return
+    settings = architecture_difference(expected, found)
+    if settings:
+        raise CheckpointError(f'{path} is another network than the config\'s: {settings[0]} '
+                              f'({problems[0]}); give the settings it was trained with '
+                              f'(--cfg, or --opts {settings[1]})')
+    raise CheckpointError(f'{path} does not match the network: ' + '; '.join(problems))
+
+
+def architecture(params):
+    """The config's network settings a DeepLab-v2's parameters show (NUM_CLASSES, MODEL.WIDTH,
+    MODEL.BLOCKS, MODEL.MULTI_LEVEL), or None for a net of another layout."""
+    if 'conv1.weight' not in params or MAIN_HEAD not in params:
+        return None
+    blocks = [len({m.group(1) for m in map(re.compile(rf'layer{i}\.(\d+)\.').match, params)
+                   if m}) for i in range(1, 5)]
+    return {'NUM_CLASSES': int(params[MAIN_HEAD].shape[0]),
+            'MODEL.WIDTH': int(params['conv1.weight'].shape[0]),
+            'MODEL.BLOCKS': blocks,
+            'MODEL.MULTI_LEVEL': any(name.startswith('layer5.') for name in params)}
+
+
+def architecture_difference(expected, found):
+    """('KEY checkpoint-value (config: net-value), ...', 'KEY=VALUE ...' overrides that match
+    the checkpoint) for the settings in which its net differs, or None if none shows."""
+    net, ckpt = architecture(expected), architecture(found)
+    keys = [key for key in net if net[key] != ckpt[key]] if net and ckpt else []
+    if not keys:
+        return None
+    options = [f'{key}={str(ckpt[key]).replace(" ", "")}' for key in keys]
+    if 'NUM_CLASSES' in keys:  # the class names and palette go with the classes
+        info = 'info_16.json' if ckpt['NUM_CLASSES'] == 16 else 'info.json'
+        options.append(f'TEST.INFO={os.path.relpath(os.path.join(LIST_DIR, info))}')
+    return (', '.join(f'{key} {ckpt[key]} (config: {net[key]})' for key in keys),
+            ' '.join(options))
 
 
 def load_net_checkpoint(net, path, params=None):
@@ -86,4 +120,35 @@ def save_checkpoint(path, net=None, extra_params=None, meta=None):
     entries = [{'name': n, 'data': p} for n, p in net.parameters_and_names()] if net else []
     entries += [{'name': n, 'data': p} for n, p in (extra_params or {}).items()]
     append = {f'meta.{k}': v for k, v in (meta or {}).items()}
-    atomic_write(path, lambda tmp: ms.save_checkpoint(entries, tmp, append_dict=append or None))
+
+    def write(tmp):
+        try:
+            ms.save_checkpoint(entries, tmp, append_dict=append or None)
+        except BaseException:
+            if os.path.exists(mindspore_temporary(tmp)):  # e.g. a full disk: MindSpore keeps it
+                os.remove(mindspore_temporary(tmp))
+            raise
+
+    atomic_write(path, write)
+
+
+def final_checkpoint_problem(path, stage, iteration):
+    """Why `path` is not a whole final checkpoint of `stage` at `iteration`; None if it is.
+
+    Only the metadata is kept in memory, but the whole file is parsed: a truncated one fails,
+    and the metadata, written last, is missing from a file cut at an entry's end.
+    """
+    if not os.path.isfile(path):
+        return 'not found'
+    try:
+        meta = ms.load_checkpoint(path, choice_func=lambda name: name.startswith('meta.'))
+    except (ValueError, RuntimeError, TypeError, OSError):
+        return 'unreadable (cut short?)'
+    if 'meta.stage' not in meta or 'meta.iteration' not in meta:
+        return 'without the run metadata (cut short?)'
+    if meta['meta.stage'] != stage:
+        return f'a {meta["meta.stage"]} checkpoint, not {stage}'
+    found = int(meta['meta.iteration'].asnumpy())
+    if found != iteration:
+        return f'of iteration {found}, not TRAIN.EARLY_STOP {iteration}'
+    return None

@@ -1,4 +1,5 @@
 """Errors a user can fix. Scripts turn them into one line and exit code 2, no traceback."""
+import signal
 import sys
 
 
@@ -18,10 +19,28 @@ class CheckpointError(DDMError):
     """A missing, corrupt or mismatched checkpoint."""
 
 
+class OutputError(DDMError):
+    """An output folder that is in use, holds another run, or lies inside a dataset."""
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_cli(main, args):
-    """Call `main(args)`; a DDMError becomes `error: <message>` on stderr and exit code 2."""
+    """Call `main(args)`; a DDMError becomes `error: <message>` on stderr and exit code 2, an
+    interrupt one line (what the loop that was interrupted says, e.g. how to resume) and 130.
+    """
+    # Once its runtime is up, MindSpore answers Ctrl-C by sending the process SIGTERM, which
+    # would end it without a word: both become a KeyboardInterrupt here.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return main(args)
     except DDMError as e:
         print(f'error: {e}', file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt as e:
+        print(f'interrupted{": " + str(e) if str(e) else ""}', file=sys.stderr)
+        sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -40,14 +40,17 @@ def evaluate(net, dataset, num_classes, class_names=None, num_workers=1, save_pr
     predictor = Predictor(net, dataset.label_size[::-1])
     matrix = ConfusionMatrix(num_classes)
     batches = iterate(eval_loader(dataset, num_workers))
-    for batch in tqdm(batches, total=len(dataset), desc='eval', disable=not progress,
-                      dynamic_ncols=True):
-        pred = predictor(ms.Tensor(batch['image'])).asnumpy()[0]
-        matrix.update(batch['label'][0], pred)
-        if save_pred:
-            name = os.path.basename(dataset.names[int(batch['index'][0])])
-            atomic_save_image(os.path.join(save_pred, 'color', name), colorize(pred, palette))
-            atomic_save_image(os.path.join(save_pred, 'labelIds', name),
-                              train_ids_to_label_ids(pred, label_lut))
+    # a bar closed on an error too: the error's message then starts on a line of its own
+    with tqdm(batches, total=len(dataset), desc='eval', disable=not progress,
+              dynamic_ncols=True) as bar:
+        for batch in bar:
+            pred = predictor(ms.Tensor(batch['image'])).asnumpy()[0]
+            matrix.update(batch['label'][0], pred)
+            if save_pred:
+                name = os.path.basename(dataset.names[int(batch['index'][0])])
+                atomic_save_image(os.path.join(save_pred, 'color', name),
+                                  colorize(pred, palette))
+                atomic_save_image(os.path.join(save_pred, 'labelIds', name),
+                                  train_ids_to_label_ids(pred, label_lut))
     net.set_train(was_training)
     return matrix.summary(class_names), matrix.hist

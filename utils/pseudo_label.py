@@ -12,7 +12,6 @@ exact median), and a second pass over D_U writes the labels.
 """
 import json
 import os
-import shutil
 
 import mindspore as ms
 import numpy as np
@@ -24,7 +23,6 @@ from dataset.base_dataset import IGNORE_LABEL, write_list
 from dataset.pipeline import eval_loader, iterate
 from net.deeplabv2 import upsample
 from utils.distributed import all_reduce_sum, barrier, current_rank
-from utils.errors import DataError
 from utils.serialization import atomic_save_image, atomic_write_json
 
 NUM_BINS = 10000
@@ -87,14 +85,6 @@ def pseudo_label_path(pseudo_dir, name):
     return os.path.join(pseudo_dir, 'labels', name)
 
 
-def check_outside(pseudo_dir, ground_truth_dir):
-    """Refuse a pseudo-label directory that is, or is inside, the ground-truth directory."""
-    pseudo, truth = os.path.realpath(pseudo_dir), os.path.realpath(ground_truth_dir)
-    if pseudo == truth or pseudo.startswith(truth + os.sep):
-        raise DataError(f'pseudo-label directory {pseudo_dir} is inside the ground truth '
-                        f'{ground_truth_dir}: ground-truth files are never written')
-
-
 def generate_pseudo_labels(net, dataset, pseudo_dir, num_classes, checkpoint='',
                            portion=0.5, cap=0.9, num_workers=1, progress=True):
     """Two passes over `dataset` (D_U): class histograms, then the labels. Returns the stats.
@@ -111,13 +101,16 @@ def generate_pseudo_labels(net, dataset, pseudo_dir, num_classes, checkpoint='',
     mine = list(range(rank, len(dataset), group_size))
     show = progress and rank == 0
     if stats is None:
-        if rank == 0:  # labels of another checkpoint must not pass for finished work
-            shutil.rmtree(os.path.join(pseudo_dir, 'labels'), ignore_errors=True)
+        if rank == 0:  # labels of an earlier pass must not pass for finished work
+            remove_labels(pseudo_dir, dataset.names)
         histogram = np.zeros((num_classes, NUM_BINS), dtype=np.int64)
-        for batch in tqdm(iterate(eval_loader(dataset, num_workers, mine)), total=len(mine),
-                          desc='pseudo labels 1/2', disable=not show, dynamic_ncols=True):
-            confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(batch['image'])))
-            histogram += confidence_histogram(confidence, label, num_classes)
+        # (a bar closed on an error too: the error's message then starts on a line of its own)
+        with tqdm(iterate(eval_loader(dataset, num_workers, mine)), total=len(mine),
+                  desc='pseudo labels 1/2', disable=not show, dynamic_ncols=True) as batches:
+            for batch in batches:
+                confidence, label = (t.asnumpy()[0]
+                                     for t in predict(ms.Tensor(batch['image'])))
+                histogram += confidence_histogram(confidence, label, num_classes)
         histogram = all_reduce_sum(histogram)
         stats = summarize(histogram, class_balanced_thresholds(histogram, portion, cap),
                           checkpoint, len(dataset))
@@ -128,17 +121,26 @@ def generate_pseudo_labels(net, dataset, pseudo_dir, num_classes, checkpoint='',
     todo = [i for i in mine
             if not os.path.isfile(pseudo_label_path(pseudo_dir, dataset.names[i]))]
     batches = iterate(eval_loader(dataset, num_workers, todo)) if todo else ()  # a resume
-    for batch in tqdm(batches, total=len(todo),
-                      desc='pseudo labels 2/2', disable=not show, dynamic_ncols=True):
-        confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(batch['image'])))
-        name = dataset.names[int(batch['index'][0])]
-        atomic_save_image(pseudo_label_path(pseudo_dir, name),
-                          Image.fromarray(apply_thresholds(confidence, label, thresholds)))
+    with tqdm(batches, total=len(todo), desc='pseudo labels 2/2', disable=not show,
+              dynamic_ncols=True) as bar:
+        for batch in bar:
+            confidence, label = (t.asnumpy()[0] for t in predict(ms.Tensor(batch['image'])))
+            name = dataset.names[int(batch['index'][0])]
+            atomic_save_image(pseudo_label_path(pseudo_dir, name),
+                              Image.fromarray(apply_thresholds(confidence, label, thresholds)))
     barrier()
     if rank == 0:
         write_list(os.path.join(pseudo_dir, 'list.txt'), dataset.names)
     barrier()
     return stats
+
+
+def remove_labels(pseudo_dir, names):
+    """Remove the label files this pass writes (those of `names`), and nothing else."""
+    for name in names:
+        path = pseudo_label_path(pseudo_dir, name)
+        if os.path.isfile(path):
+            os.remove(path)
 
 
 def summarize(histogram, thresholds, checkpoint, num_images):

@@ -1,5 +1,6 @@
 """JSON and YAML files: the released loaders, and atomic writes (a reader, or a resumed run,
 never sees a half-written file)."""
+import glob
 import json
 import os
 import tempfile
@@ -36,6 +37,21 @@ def atomic_path(path):
                                suffix='.tmp' + os.path.splitext(path)[1], dir=directory)
     os.close(fd)
     return tmp
+
+
+def mindspore_temporary(path):
+    """The name mindspore.save_checkpoint writes `path` under before its own rename: the
+    extension replaced by `.tmp` (a killed or failed save leaves it behind)."""
+    return os.path.splitext(path)[0] + '.tmp'
+
+
+def leftover_temporaries(directory, name):
+    """Temporary files of writes to `directory/name` (a glob, e.g. `iter_*.ckpt`) that never
+    reached their rename (the writer was killed): `atomic_path`'s own, and the one
+    mindspore.save_checkpoint makes from it."""
+    # tempfile's random part: 8 characters of [a-z0-9_]
+    stem = os.path.join(glob.escape(directory), '.' + name + '.' + '[a-z0-9_]' * 8 + '.tmp')
+    return sorted(glob.glob(stem + os.path.splitext(name)[1]) + glob.glob(stem + '.tmp'))
 
 
 def atomic_write(path, write_fn):

@@ -12,6 +12,10 @@ checkpoint kept, the JSONL log and the progress bar.
                                  time since the last record spent waiting for the next batch
     out_dir/checkpoints/iter_NNNNNN.ckpt
     out_dir/final.ckpt, out_dir/best.ckpt
+
+A run counts as finished when final.ckpt reads whole, of its stage, at EARLY_STOP; else it
+resumes from its newest readable periodic checkpoint. Claiming the folder (one run at a time,
+the same stage and settings) is the stage's part: utils/run_dir.py.
 """
 import copy
 import glob
@@ -27,12 +31,14 @@ from tqdm import tqdm
 
 from config import dump_cfg, to_plain
 from dataset.pipeline import iterate
-from utils.checkpoint import load_net_checkpoint, read_checkpoint, save_checkpoint
+from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
+                              save_checkpoint)
 from utils.distributed import barrier, grad_reducer
-from utils.errors import CheckpointError, DDMError
+from utils.errors import CheckpointError, OutputError
 from utils.evaluation import evaluate
 from utils.func import primary_metric
-from utils.serialization import atomic_write_text
+from utils.run_dir import check_writable
+from utils.serialization import atomic_write_text, leftover_temporaries
 
 
 class LossPart:
@@ -125,6 +131,7 @@ class Trainer:
         self.best = float('-inf')
         if devices_note:
             self.log(f'[{stage}] {devices_note}')
+        self.iteration = 0  # the last finished step, for the message of an interrupt
         check_writable(out_dir)
         level = amp_level(cfg)
         if level != 'O0':
@@ -209,23 +216,31 @@ class Trainer:
     def restore(self, path):
         params = read_checkpoint(path)
         stage = params.get('meta.stage')
-        if stage is not None and stage != self.stage:
-            raise CheckpointError(f'{path} is a {stage} checkpoint, not {self.stage}')
+        if stage is not None and stage != self.stage:  # not this run's: never train over it
+            raise OutputError(f'{path} is a {stage} checkpoint, not {self.stage}: use another '
+                              f'--out_dir')
         load_net_checkpoint(self.net, path, params)
-        state = {k[len('optimizer.'):]: v for k, v in params.items()
-                 if k.startswith('optimizer.')}
-        expected = {k[len('optimizer.'):] for k in self.optimizer_state()}
-        if set(state) != expected:
+        state = self.optimizer_state()
+        saved = {k for k in params if k.startswith('optimizer.')}
+        if saved != set(state) or any(tuple(params[k].shape) != tuple(p.shape)
+                                      for k, p in state.items()):
             raise CheckpointError(f'{path}: optimizer state does not match '
-                                  f'({len(state)} of {len(expected)} tensors)')
-        ms.load_param_into_net(self.optimizer, state, strict_load=True)
+                                  f'({len(saved)} of {len(state)} tensors)')
+        # Set one by one: load_param_into_net(optimizer, ...) warns that the net's parameters,
+        # which the optimizer holds too, are "not loaded" (they were, just above).
+        for name, param in state.items():
+            param.set_data(params[name])
         self.best = float(params['meta.best'].asnumpy()) if 'meta.best' in params else self.best
         return int(params['meta.iteration'].asnumpy())
 
     def resume(self):
         """The iteration to start from: the newest readable checkpoint's, else 0."""
-        for stale in glob.glob(os.path.join(self.ckpt_dir, '.*.tmp.ckpt')):
-            os.remove(stale)  # a write cut short by a kill; the rename never happened
+        # Writes cut short by a kill or a full disk (the rename never happened): only the
+        # temporary names of this loop's own files, in its own folder.
+        for directory, name in ((self.ckpt_dir, 'iter_*.ckpt'), (self.out_dir, '*.ckpt'),
+                                (self.out_dir, 'config.yaml'), (self.out_dir, 'log.jsonl')):
+            for stale in leftover_temporaries(directory, name):
+                os.remove(stale)
         for iteration, path in self.periodic_checkpoints():
             try:
                 restored = self.restore(path)
@@ -241,23 +256,41 @@ class Trainer:
         cfg = self.cfg
         stop = cfg.TRAIN.EARLY_STOP
         final = os.path.join(self.out_dir, 'final.ckpt')
+        problem = final_checkpoint_problem(final, self.stage, stop)
+        if problem is None:
+            self.log(f'[{self.stage}] already finished: {final}')
+            return final
+        if os.path.exists(final):
+            self.log(f'[{self.stage}] {final} is {problem}: training to EARLY_STOP again')
         start = self.resume()
         if self.rank == 0:
             dump_cfg(cfg, os.path.join(self.out_dir, 'config.yaml'))
             truncate_log(os.path.join(self.out_dir, 'log.jsonl'), start)
-        if start >= stop and os.path.isfile(final):
-            self.log(f'[{self.stage}] already finished: {final}')
-            return final
         self.net.set_train(True)
         batches = iterate(self.make_loader(start, stop - start))
-        bar = tqdm(total=stop, initial=start, desc=self.stage, dynamic_ncols=True,
-                   disable=self.rank != 0)
+        if start < stop:  # it takes a while, and the bar stands at 0 meanwhile
+            self.log(f'[{self.stage}] compiling the training step (first step)...')
+        self.iteration = start
+        try:
+            # closed on an error too: its message then starts on a line of its own
+            with tqdm(total=stop, initial=start, desc=self.stage, dynamic_ncols=True,
+                      disable=self.rank != 0) as bar:
+                self.train_steps(start, stop, batches, bar)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(self.resume_hint()) from None
+        self.save(final, stop)
+        barrier()  # the next stage, on every rank, reads what rank 0 just wrote
+        self.log(f'[{self.stage}] finished: {final}')
+        return final
+
+    def train_steps(self, start, stop, batches, bar):
+        cfg = self.cfg
         tick, last_logged = time.time(), start
         waited, fetch_start = 0.0, time.time()
         for iteration, batch in zip(range(start, stop), batches):
             waited += time.time() - fetch_start  # the step is blocked on loading and mixing
             loss, terms = self.train_step(*[ms.Tensor(v) for v in batch.values()])
-            done = iteration + 1
+            done = self.iteration = iteration + 1
             bar.update(1)
             if done % cfg.TRAIN.LOG_EVERY == 0 or done == stop:
                 elapsed = time.time() - tick
@@ -270,11 +303,14 @@ class Trainer:
             if done % cfg.TRAIN.SAVE_PRED_EVERY == 0 or done == stop:
                 self.save_periodic(done)
             fetch_start = time.time()
-        bar.close()
-        self.save(final, stop)
-        barrier()  # the next stage, on every rank, reads what rank 0 just wrote
-        self.log(f'[{self.stage}] finished: {final}')
-        return final
+
+    def resume_hint(self):
+        """What the same command does after an interrupt at self.iteration."""
+        newest = self.periodic_checkpoints()
+        since = (f'iteration {newest[0][0]} ({newest[0][1]})' if newest
+                 else 'the start (no checkpoint yet)')
+        return (f'[{self.stage}] stopped at iteration {self.iteration}: the same command '
+                f'resumes from {since}')
 
     def write_record(self, iteration, loss, terms, seconds, data_wait):
         if self.rank != 0:
@@ -301,17 +337,6 @@ class Trainer:
             self.best = score
             self.save(os.path.join(self.out_dir, 'best.ckpt'), iteration)
         self.log(f'[{self.stage}] iteration {iteration}: val {score} (best {self.best})')
-
-
-def check_writable(out_dir):
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        probe = os.path.join(out_dir, '.write_test')
-        with open(probe, 'w'):
-            pass
-        os.remove(probe)
-    except OSError as e:
-        raise DDMError(f'output directory {out_dir} is not writable: {e.strerror}') from None
 
 
 def append_jsonl(path, record):

@@ -1,0 +1,164 @@
+"""An output folder holds one run of one stage: marked as the project's, locked while the run
+lives, refused to another stage or other settings, and never inside a dataset.
+
+    out_dir/run.json   {"stage", "settings"}: written before anything else, so a non-empty
+                       folder without it is not one this project made, and is refused
+    out_dir/.lock      flock'ed by the running process, which writes its pid there; the kernel
+                       drops the lock of a killed run, so the next run takes it over
+
+Settings are JSON-ready: {'cfg': the effective config, plus what else decides the outcome,
+e.g. the labeled list or the teachers}. A folder that holds work (anything besides run.json,
+.lock and config.yaml) is refused to a run whose stage or settings differ; one without work
+takes the new run's record.
+"""
+import fcntl
+import json
+import os
+
+from config import to_plain
+from utils.errors import ConfigError, OutputError
+from utils.serialization import atomic_write_json
+
+RECORD = 'run.json'
+LOCK = '.lock'
+PROBE = '.write_test'    # check_writable's
+# Files a run writes before its first result: a folder holding only these has nothing to
+# resume, so another stage or other settings may take it over.
+NO_WORK = (RECORD, LOCK, PROBE, 'config.yaml')
+# Config keys a resumed run may change: the data stream is the same for any number of loading
+# workers (dataset/pipeline.py), and which of the machine's devices runs a step does not change
+# its numbers. Anything else (even MODE or TRAIN.LOG_EVERY) makes another run.
+RESUMABLE_WITH_OTHER = ('NUM_WORKERS', 'DEVICE_ID')
+DATASET_ROOTS = ('DATA_DIRECTORY_SOURCE', 'DATA_DIRECTORY_TARGET', 'DATA_DIRECTORY_PSEUDO')
+
+
+def differing_keys(old, new, prefix=''):
+    """Dotted names of the keys whose values differ between two nested dicts."""
+    keys = sorted(set(old) | set(new))
+    out = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differing_keys(a, b, f'{prefix}{key}.')
+        elif a != b:
+            out.append(prefix + key)
+    return out
+
+
+def run_settings(cfg, **paths):
+    """The settings of a run: its config and the files it reads besides (absolute paths)."""
+    return {'cfg': to_plain(cfg),
+            **{name: os.path.abspath(path) if path else '' for name, path in paths.items()}}
+
+
+def dataset_roots(cfg):
+    """{config key: folder} of the datasets a run reads (the unset ones left out)."""
+    return {key: cfg[key] for key in DATASET_ROOTS if cfg.get(key)}
+
+
+def check_outside(path, roots, option):
+    """Refuse an output `path` that is, or is inside, one of `roots` ({name: folder})."""
+    real = os.path.realpath(path)
+    for name, root in roots.items():
+        root_real = os.path.realpath(root)
+        if real == root_real or real.startswith(root_real + os.sep):
+            raise OutputError(f'{option} {path} is inside the dataset {name} {root}: '
+                              f'outputs never go into a dataset')
+
+
+def check_writable(out_dir):
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        probe = os.path.join(out_dir, PROBE)
+        with open(probe, 'w'):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise OutputError(f'output directory {out_dir} is not writable: {e.strerror}') from None
+
+
+def comparable(settings):
+    plain = json.loads(json.dumps(settings))  # tuples as lists, as read back from run.json
+    for key in RESUMABLE_WITH_OTHER:
+        plain.get('cfg', {}).pop(key, None)
+    return plain
+
+
+class RunDir:
+    """`with RunDir(out_dir, stage, settings, rank):` the folder is this run's until the end.
+
+    Ranks other than 0 write nothing there and only check that it is outside the datasets.
+    """
+
+    def __init__(self, path, stage, settings, rank=0, roots=None, option='--out_dir'):
+        self.path, self.stage, self.option = path, stage, option
+        self.settings = comparable(settings)
+        self._lock_fd = None
+        check_outside(path, roots or {}, option)
+        if rank == 0:
+            self._check_ours()  # before anything is written into a folder not ours
+            check_writable(path)
+            self._lock()
+            try:
+                self._claim()
+            except BaseException:
+                self.release()
+                raise
+
+    def _lock(self):
+        fd = os.open(os.path.join(self.path, LOCK), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors='replace').strip() or 'unknown'
+            os.close(fd)
+            raise OutputError(f'{self.path} is in use by another run (pid {holder}): wait for '
+                              f'it to end, or use another {self.option}') from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f'{os.getpid()}\n'.encode())
+        self._lock_fd = fd
+
+    def _entries(self, bookkeeping):
+        """The folder's entries, less `bookkeeping` (sorted names)."""
+        if not os.path.isdir(self.path):
+            return []
+        return sorted(set(os.listdir(self.path)) - set(bookkeeping))
+
+    def _check_ours(self):
+        found = self._entries((LOCK, PROBE))
+        if found and RECORD not in found:
+            raise OutputError(f'{self.path} is not empty and holds no run of this project '
+                              f'(no {RECORD}; found {", ".join(found[:3])}): '
+                              f'use another {self.option}')
+
+    def _claim(self):
+        """Under the lock: refuse another stage's or other settings' work, else record ours."""
+        record_path = os.path.join(self.path, RECORD)
+        work = self._entries(NO_WORK)
+        record = None
+        if os.path.isfile(record_path):
+            with open(record_path) as f:
+                record = json.load(f)
+        new = {'stage': self.stage, 'settings': self.settings}
+        if record == new:
+            return
+        if record is not None and work:
+            if record['stage'] != self.stage:
+                raise OutputError(f'{self.path} holds a {record["stage"]} run, not '
+                                  f'{self.stage}: use another {self.option}')
+            changed = differing_keys(comparable(record['settings']), self.settings)
+            if changed:
+                raise ConfigError(f'{self.path} holds a run with other settings; differing: '
+                                  f'{", ".join(changed)} (use another {self.option})')
+        atomic_write_json(record_path, new)
+
+    def release(self):
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # the lock file stays: removing it would race a new run
+            self._lock_fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
