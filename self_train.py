@@ -154,9 +154,6 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
             return os.path.join(prev_dir, model, 'final.ckpt')
         return cfg.TRAIN.RESTORE_FROM
 
-    if init not in ('imagenet', 'previous'):
-        raise ConfigError(f'TRAIN.ROUND_INIT must be imagenet or previous, got {init!r}')
-
     ckpt = {m: os.path.join(round_dir, m, 'final.ckpt') for m in MODELS}
     for model, mix in (('teacher_rl', 'region'), ('teacher_sl', 'sample')):
         manifest.run(f'round{r}/{model}', ckpt[model], lambda: train_teacher.train(
