@@ -26,7 +26,7 @@ from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.distributed import init_distributed
 from utils.errors import run_cli
-from utils.trainer import LossPart, Trainer, init_weights
+from utils.trainer import LossPart, Trainer, check_writable, init_weights
 
 TERMS = ('loss_seg_trg_main', 'loss_seg_trg_aux', 'loss_kl_unl_main', 'loss_kl_unl_aux')
 
@@ -126,6 +126,7 @@ def train(cfg, teacher_rl, teacher_sl, out_dir, restore_from, labeled_list=None)
     as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
     student_init = {'imagenet': restore_from, 'teacher_rl': teacher_rl,
                     'teacher_sl': teacher_sl}[cfg.TRAIN.STUDENT_INIT]
+    check_writable(out_dir)
     streams = {'target': target_labeled_dataset(cfg, labeled_list),
                'unlabeled': target_unlabeled_dataset(cfg)}
     build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)

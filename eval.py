@@ -22,6 +22,7 @@ from utils.errors import ConfigError, DataError, run_cli
 from utils.evaluation import evaluate
 from utils.func import format_table
 from utils.serialization import atomic_write_json
+from utils.trainer import check_writable
 
 
 def parse_args(argv=None):
@@ -43,8 +44,6 @@ def parse_args(argv=None):
 
 def main(args):
     cfg = cfg_from_args(args)
-    if args.num_workers is not None:
-        cfg.NUM_WORKERS = args.num_workers
     pretrained = args.pretrained[0] if len(args.pretrained) == 1 else args.pretrained
     stem = '+'.join(os.path.splitext(os.path.basename(path))[0] for path in args.pretrained)
     output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
@@ -64,6 +63,11 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     dataset = cityscapes_val(cfg, data_path, list_path)
+    # Where the results go is checked now, not after the whole evaluation.
+    if output:
+        check_writable(os.path.dirname(output) or '.')
+    if save_pred:
+        check_writable(save_pred)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
     if len(paths) == 1:

@@ -29,10 +29,11 @@ from utils.charts import miou_per_round_chart
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.distributed import barrier, init_distributed
-from utils.errors import ConfigError, run_cli
+from utils.errors import ConfigError, DDMError, run_cli
 from utils.func import primary_metric
 from utils.pseudo_label import check_outside, generate_pseudo_labels
 from utils.serialization import atomic_write_json, atomic_write_text
+from utils.trainer import check_writable
 
 MODELS = ('teacher_rl', 'teacher_sl', 'student')
 # The per-round table: each trained model, and the teachers' ensemble the student learns from
@@ -73,6 +74,7 @@ def default_rounds(cfg, labeled_names):
 def pseudo_labels(cfg, checkpoint, pseudo_dir):
     """Pseudo labels of D_U from the student at `checkpoint` (the stage on its own)."""
     check_outside(pseudo_dir, os.path.join(cfg.DATA_DIRECTORY_TARGET, 'gtFine'))
+    check_writable(pseudo_dir)
     dataset = target_unlabeled_dataset(cfg)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     net = build_model(cfg)
@@ -96,8 +98,7 @@ class Manifest:
         self.rank = rank
         self.data = {'settings': settings, 'steps': {}, 'events': []}
         if os.path.isfile(path):
-            with open(path) as f:
-                saved = json.load(f)
+            saved = read_manifest(path)
             changed = differing_keys(saved['settings'], settings)
             if changed:
                 raise ConfigError(f'{path} was written with other settings; differing: '
@@ -121,6 +122,20 @@ class Manifest:
         if self.rank == 0:
             print(f'[pipeline] {name}: {what}', flush=True)
             atomic_write_json(self.path, self.data)
+
+
+def read_manifest(path):
+    """A run's manifest as written, or a DDMError naming the file."""
+    with open(path) as f:
+        try:
+            saved = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DDMError(f'{path} is not valid JSON ({e}); move it away to rerun the '
+                           f'steps, or use another --exp_dir') from None
+    if not (isinstance(saved, dict) and {'settings', 'steps', 'events'} <= set(saved)):
+        raise DDMError(f'{path} is not a manifest of self_train.py (settings, steps, events); '
+                       f'use another --exp_dir')
+    return saved
 
 
 def differing_keys(old, new, prefix=''):
@@ -234,6 +249,8 @@ def write_table(exp_dir, rows, cfg, baselines=None):
 def main(args):
     cfg = cfg_from_args(args)
     cfg.TRAIN.ROUND_INIT = args.init or cfg.TRAIN.ROUND_INIT
+    if args.rounds is not None and args.rounds < 1:
+        raise ConfigError(f'--rounds must be >= 1, got {args.rounds}')
     if args.pseudo_only:
         if not (args.checkpoint and args.pseudo_dir):
             raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')
@@ -248,6 +265,7 @@ def main(args):
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
     settings = {'cfg': to_plain(cfg), 'labeled_list': os.path.abspath(labeled_list),
                 'rounds': rounds, 'baselines': args.baselines}
+    check_writable(exp_dir)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, _ = init_distributed()
     manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings, rank)

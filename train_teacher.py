@@ -22,7 +22,7 @@ from net.loss import seg_loss
 from utils.device import setup_device
 from utils.distributed import init_distributed
 from utils.errors import run_cli
-from utils.trainer import LossPart, Trainer, init_weights
+from utils.trainer import LossPart, Trainer, check_writable, init_weights
 
 TERMS = {'region': ('loss_seg_mix_main', 'loss_seg_mix_aux'),
          'sample': ('loss_seg_src_main', 'loss_seg_src_aux', 'loss_seg_trg_main',
@@ -90,6 +90,7 @@ def main(args):
 
 def train(cfg, mix, out_dir, labeled_list=None):
     """Train one teacher (or baseline) to cfg.TRAIN.EARLY_STOP; returns final.ckpt's path."""
+    check_writable(out_dir)
     streams, build, columns = data_streams(cfg, mix, labeled_list)
     validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
 

@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import re
+import tempfile
 import time
 
 import mindspore as ms
@@ -278,12 +279,13 @@ class Trainer:
 
 
 def check_writable(out_dir):
+    """Create `out_dir` and write a block there: an unwritable or full folder fails now, not
+    at the first checkpoint. The probe is an unnamed temporary file: no file of the folder,
+    whatever its name, is touched."""
     try:
         os.makedirs(out_dir, exist_ok=True)
-        probe = os.path.join(out_dir, '.write_test')
-        with open(probe, 'w'):
-            pass
-        os.remove(probe)
+        with tempfile.TemporaryFile(dir=out_dir, buffering=0) as probe:
+            probe.write(bytes(4096))
     except OSError as e:
         raise DDMError(f'output directory {out_dir} is not writable: {e.strerror}') from None
 
