@@ -5,9 +5,10 @@ Key names follow the released DDM/ADVENT config (`cfg.NUM_CLASSES`, `cfg.TRAIN.L
 
     cfg = get_cfg('configs/gta2cityscapes.yaml', ['TRAIN.LEARNING_RATE=1e-3'])
 
-An overlay may only set keys that exist here, with a value of the default's type; anything else
-is a `ConfigError` naming the key. Functions receive `cfg` as an argument; the module-level
-`cfg` is the released default, kept for `from config import cfg` users.
+An overlay may only set keys that exist here, with a value of the default's type, inside the
+key's CHOICES or RANGES; anything else is a `ConfigError` naming the key and the value.
+Functions receive `cfg` as an argument; the module-level `cfg` is a copy of the defaults, kept
+for `from config import cfg` users.
 """
 import copy
 import os
@@ -38,7 +39,6 @@ _C.EXCLUDE_LABELED_FROM_UNLABELED = False  # D_U without D_T (the paper keeps th
 _C.EXP_ROOT = 'experiments'
 
 _C.MODEL = EasyDict()
-_C.MODEL.NAME = 'DeepLabv2'
 _C.MODEL.BLOCKS = (3, 4, 23, 3)        # ResNet-101; tests use (1, 1, 1, 1)
 _C.MODEL.WIDTH = 64                    # stem width; tests shrink it (parameter names unchanged)
 _C.MODEL.MULTI_LEVEL = True            # aux head `layer5` on layer3, main head `layer6` on layer4
@@ -48,7 +48,6 @@ _C.TRAIN = EasyDict()
 _C.TRAIN.INPUT_SIZE_SOURCE = (1280, 720)   # GTA5; SYNTHIA configs use (1280, 760)
 _C.TRAIN.INPUT_SIZE_TARGET = (1024, 512)
 _C.TRAIN.IMG_MEAN = (104.00698793, 116.66876762, 122.67891434)  # BGR, Caffe-style, no std
-_C.TRAIN.IGNORE_LABEL = 255
 _C.TRAIN.BATCH_SIZE_SOURCE = 1
 _C.TRAIN.BATCH_SIZE_TARGET = 1
 _C.TRAIN.RESTORE_FROM = 'weights/DeepLab_resnet_pretrained_imagenet.ckpt'  # '' = random init
@@ -73,7 +72,6 @@ _C.TRAIN.EVAL_EVERY = 0                # validation interval, best.ckpt kept (0 
 _C.TRAIN.PASS_ON = 'final'             # self_train.py: the checkpoint the next step uses: final |
                                        # best (chosen on the val labels: needs EVAL_EVERY)
 _C.TRAIN.LOG_EVERY = 10
-_C.TRAIN.SNAPSHOT_DIR = ''
 _C.TRAIN.RANDOM_SEED = 1234
 _C.TRAIN.COLOR_TRANSFER = True         # LAB colour transfer of source to target statistics
 _C.TRAIN.MIX_AREA_RANGE = (0.0, 1.0)   # region mix: box area fraction 1 - lambda in this range
@@ -100,14 +98,56 @@ _C.TEST.IMG_MEAN = (104.00698793, 116.66876762, 122.67891434)
 _C.TEST.SET = 'val'
 _C.TEST.DATA_LIST = os.path.join(LIST_DIR, 'val.txt')
 _C.TEST.INFO = os.path.join(LIST_DIR, 'info.json')   # 16-class models use info_16.json
-_C.TEST.BATCH_SIZE = 1
 
-cfg = _C
+# The allowed values of every enumerated key, checked when a config is read.
+CHOICES = {
+    'SOURCE': ('GTA', 'SYNTHIA'),
+    'NUM_CLASSES': (19, 16),
+    'DEVICE': ('CPU', 'Ascend', 'GPU'),
+    'MODE': ('auto', 'GRAPH', 'PYNATIVE'),
+    'MODEL.FUSED_ASPP': ('auto', 'on', 'off'),
+    'TRAIN.AMP_LEVEL': ('auto', 'O0', 'O1', 'O2', 'O3'),
+    'TRAIN.JIT_STEP': ('auto', 'on', 'off'),
+    'TRAIN.KL_RESOLUTION': ('logits', 'input'),
+    'TRAIN.STUDENT_INIT': ('imagenet', 'teacher_rl', 'teacher_sl'),
+    'TRAIN.ROUND_INIT': ('imagenet', 'previous'),
+}
+
+_POSITIVE = (lambda v: v > 0, '> 0')
+_NON_NEGATIVE = (lambda v: v >= 0, '>= 0')
+_FRACTION = (lambda v: 0 < v <= 1, 'in (0, 1]')
+_SIZE = (lambda v: min(v) > 0, 'a positive [width, height]')
+# Numeric keys: (test of the value, what the value must be), checked with CHOICES.
+RANGES = {
+    'DEVICE_ID': _NON_NEGATIVE,
+    'NUM_WORKERS': _NON_NEGATIVE,
+    'TRAIN.INPUT_SIZE_SOURCE': _SIZE,
+    'TRAIN.INPUT_SIZE_TARGET': _SIZE,
+    'TRAIN.BATCH_SIZE_SOURCE': _POSITIVE,
+    'TRAIN.BATCH_SIZE_TARGET': _POSITIVE,
+    'TRAIN.MAX_ITERS': _POSITIVE,
+    'TRAIN.EARLY_STOP': _POSITIVE,
+    'TRAIN.SAVE_PRED_EVERY': _POSITIVE,
+    'TRAIN.KEEP_CHECKPOINTS': (lambda v: v >= 1, '>= 1'),
+    'TRAIN.EVAL_EVERY': _NON_NEGATIVE,
+    'TRAIN.LOG_EVERY': _POSITIVE,
+    'TRAIN.MIX_AREA_RANGE': (lambda v: 0 <= v[0] <= v[1] <= 1, '[a, b] with 0 <= a <= b <= 1'),
+    'TRAIN.TEMPERATURE': _POSITIVE,
+    'TRAIN.PSEUDO_PORTION': _FRACTION,
+    'TRAIN.PSEUDO_THRESHOLD_CAP': _FRACTION,
+    'TRAIN.ROUNDS': _NON_NEGATIVE,
+    'TEST.INPUT_SIZE': _SIZE,
+    'TEST.OUTPUT_SIZE': _SIZE,
+}
+
 
 
 def default_cfg():
     """A fresh copy of the defaults, safe to modify."""
     return copy.deepcopy(_C)
+
+
+cfg = default_cfg()
 
 
 def get_cfg(cfg_files=None, opts=()):
@@ -131,6 +171,38 @@ def get_cfg(cfg_files=None, opts=()):
         if not sep:
             raise ConfigError(f'override {opt!r} is not of the form KEY=VALUE')
         merge_into(config, _nested(key.strip(), yaml.safe_load(text)), source='command line')
+    check_cfg(config)
+    return config
+
+
+def check_cfg(config):
+    """Refuse a value outside its key's CHOICES or RANGES, naming the key and the value."""
+    for name, allowed in CHOICES.items():
+        value = _lookup(config, name)
+        if value not in allowed:
+            raise ConfigError(f'{name} must be one of {", ".join(map(str, allowed))}, '
+                              f'got {value!r}')
+    for name, (test, must_be) in RANGES.items():
+        value = _lookup(config, name)
+        if not test(value):
+            raise ConfigError(f'{name} must be {must_be}, got {to_plain(value)}')
+    train = config.TRAIN
+    if train.EARLY_STOP > train.MAX_ITERS:
+        # The poly schedule reaches learning rate 0 at MAX_ITERS.
+        raise ConfigError(f'TRAIN.EARLY_STOP ({train.EARLY_STOP}) must be <= TRAIN.MAX_ITERS '
+                          f'({train.MAX_ITERS})')
+    if train.BATCH_SIZE_SOURCE != train.BATCH_SIZE_TARGET:
+        raise ConfigError(f'TRAIN.BATCH_SIZE_SOURCE ({train.BATCH_SIZE_SOURCE}) and '
+                          f'TRAIN.BATCH_SIZE_TARGET ({train.BATCH_SIZE_TARGET}) must be equal: '
+                          f'a step pairs one source with one target image')
+    if config.SOURCE == 'SYNTHIA' and config.NUM_CLASSES != 16:
+        raise ConfigError(f'SOURCE SYNTHIA trains 16 classes, NUM_CLASSES is '
+                          f'{config.NUM_CLASSES}')
+
+
+def _lookup(config, dotted_key):
+    for part in dotted_key.split('.'):
+        config = config[part]
     return config
 
 
@@ -217,19 +289,28 @@ def add_config_args(parser, model_args=False):
         parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
                             help='19 (GTA5 models) or 16 (SYNTHIA models); '
                                  'default: cfg.NUM_CLASSES')
-    parser.add_argument('--opts', nargs='*', default=[], metavar='KEY=VALUE',
-                        help='config overrides, e.g. TRAIN.MAX_ITERS=1000')
+    # extend: `--opts A=1 --opts B=2` keeps both; a key given twice takes its last value.
+    parser.add_argument('--opts', nargs='*', action='extend', default=[], metavar='KEY=VALUE',
+                        help='config overrides, e.g. TRAIN.EARLY_STOP=1000; the last value of '
+                             'a key given twice wins')
 
 
 def cfg_from_args(args):
-    """The effective config of a script's arguments (see add_config_args)."""
+    """The effective config of a script's arguments (see add_config_args), checked, on a
+    device this MindSpore package can run on."""
     config = get_cfg(args.cfg, args.opts)
     if args.device:
         config.DEVICE = args.device
     if getattr(args, 'device_id', None) is not None:
         config.DEVICE_ID = args.device_id
+    if getattr(args, 'num_workers', None) is not None:
+        config.NUM_WORKERS = args.num_workers
     if getattr(args, 'num_classes', None):
         config.NUM_CLASSES = args.num_classes
         config.TEST.INFO = os.path.join(LIST_DIR, 'info_16.json' if args.num_classes == 16
                                         else 'info.json')
+    check_cfg(config)
+    if config.DEVICE != 'CPU':
+        from utils.device import check_available  # MindSpore: only the scripts need it
+        check_available(config.DEVICE)
     return config

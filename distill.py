@@ -25,7 +25,7 @@ from net.loss import kl_distill, seg_loss
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.distributed import init_distributed
-from utils.errors import ConfigError, run_cli
+from utils.errors import run_cli
 from utils.run_dir import RunDir, dataset_roots, run_settings
 from utils.trainer import LossPart, Trainer, init_weights
 
@@ -91,9 +91,6 @@ def distill_loss(student, teachers, cfg):
     lambda_main, lambda_aux = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
     lambda_ce, lambda_kl = cfg.TRAIN.LAMBDA_CE, cfg.TRAIN.LAMBDA_KL
     temperature, t_squared = cfg.TRAIN.KL_T, cfg.TRAIN.KL_T_SQUARED
-    if cfg.TRAIN.KL_RESOLUTION not in ('logits', 'input'):
-        raise ConfigError(f'TRAIN.KL_RESOLUTION must be logits or input, '
-                          f'got {cfg.TRAIN.KL_RESOLUTION!r}')
     at_input_size = cfg.TRAIN.KL_RESOLUTION == 'input'
 
     def labeled(image_trg, label_trg):
@@ -129,10 +126,7 @@ def train(cfg, teacher_rl, teacher_sl, out_dir, restore_from, labeled_list=None)
     """Distil both teachers into a student that starts from `restore_from` ('' = random) or,
     as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
     student_init = {'imagenet': restore_from, 'teacher_rl': teacher_rl,
-                    'teacher_sl': teacher_sl}.get(cfg.TRAIN.STUDENT_INIT)
-    if student_init is None:
-        raise ConfigError(f'TRAIN.STUDENT_INIT must be imagenet, teacher_rl or teacher_sl, '
-                          f'got {cfg.TRAIN.STUDENT_INIT!r}')
+                    'teacher_sl': teacher_sl}[cfg.TRAIN.STUDENT_INIT]
     streams = {'target': target_labeled_dataset(cfg, labeled_list),
                'unlabeled': target_unlabeled_dataset(cfg)}
     build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)

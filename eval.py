@@ -21,7 +21,7 @@ from utils.device import setup_device
 from utils.errors import ConfigError, DataError, run_cli
 from utils.evaluation import evaluate
 from utils.func import format_table
-from utils.run_dir import check_outside, dataset_roots
+from utils.run_dir import check_outside, check_writable, dataset_roots
 from utils.serialization import atomic_write_json
 
 
@@ -46,8 +46,6 @@ def parse_args(argv=None):
 
 def main(args):
     cfg = cfg_from_args(args)
-    if args.num_workers is not None:
-        cfg.NUM_WORKERS = args.num_workers
     pretrained = args.pretrained[0] if len(args.pretrained) == 1 else args.pretrained
     output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
                              else default_output(args.pretrained))
@@ -81,6 +79,11 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     dataset = cityscapes_val(cfg, data_path, list_path)
+    # Where the results go is checked now, not after the whole evaluation.
+    if output:
+        check_writable(os.path.dirname(output) or '.')
+    if save_pred:
+        check_writable(save_pred)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
     if len(paths) == 1:

@@ -29,7 +29,7 @@ from utils.charts import miou_per_round_chart
 from utils.checkpoint import final_checkpoint_problem, load_net_checkpoint, read_checkpoint
 from utils.device import setup_device
 from utils.distributed import barrier, current_rank, init_distributed
-from utils.errors import ConfigError, run_cli
+from utils.errors import ConfigError, DDMError, run_cli
 from utils.func import primary_metric
 from utils.pseudo_label import generate_pseudo_labels
 from utils.run_dir import RunDir, dataset_roots, run_settings
@@ -102,8 +102,7 @@ class Manifest:
         self.rank = rank
         self.data = {'settings': settings, 'steps': {}, 'events': []}
         if os.path.isfile(path):
-            with open(path) as f:
-                self.data = json.load(f)
+            self.data = read_manifest(path)
 
     def run(self, name, output, work, finished=os.path.exists):
         """`work()` -> result (JSON-ready), unless `name` finished before and `output` is
@@ -130,6 +129,20 @@ def final_checkpoint_of(stage, cfg):
     (divided by the device count with TRAIN.MULTI_DEVICE same_images)."""
     stop = schedule_for_devices(cfg, current_rank()[1])[0].TRAIN.EARLY_STOP
     return lambda path: final_checkpoint_problem(path, stage, stop) is None
+
+
+def read_manifest(path):
+    """A run's manifest as written, or a DDMError naming the file."""
+    with open(path) as f:
+        try:
+            saved = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DDMError(f'{path} is not valid JSON ({e}); move it away to rerun the '
+                           f'steps, or use another --exp_dir') from None
+    if not (isinstance(saved, dict) and {'settings', 'steps', 'events'} <= set(saved)):
+        raise DDMError(f'{path} is not a manifest of self_train.py (settings, steps, events); '
+                       f'use another --exp_dir')
+    return saved
 
 
 def round_cfg(cfg, round_dir_prev, init_from):
@@ -167,9 +180,6 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
         if init == 'previous' and prev_dir:
             return passed_on(cfg, os.path.join(prev_dir, model))
         return cfg.TRAIN.RESTORE_FROM
-
-    if init not in ('imagenet', 'previous'):
-        raise ConfigError(f'TRAIN.ROUND_INIT must be imagenet or previous, got {init!r}')
 
     final = {m: os.path.join(round_dir, m, 'final.ckpt') for m in MODELS}
     ckpt = {m: passed_on(cfg, os.path.join(round_dir, m)) for m in MODELS}
@@ -270,6 +280,8 @@ def write_table(exp_dir, rows, cfg, baselines=None):
 def main(args):
     cfg = cfg_from_args(args)
     cfg.TRAIN.ROUND_INIT = args.init or cfg.TRAIN.ROUND_INIT
+    if args.rounds is not None and args.rounds < 1:
+        raise ConfigError(f'--rounds must be >= 1, got {args.rounds}')
     if args.pseudo_only:
         if not (args.checkpoint and args.pseudo_dir):
             raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')

@@ -21,7 +21,7 @@ from net.deeplabv2 import build_model
 from net.loss import seg_loss
 from utils.device import setup_device
 from utils.distributed import init_distributed
-from utils.errors import ConfigError, run_cli
+from utils.errors import run_cli
 from utils.run_dir import RunDir, dataset_roots, run_settings
 from utils.trainer import LossPart, Trainer, init_weights
 
@@ -91,9 +91,6 @@ def main(args):
 
 def train(cfg, mix, out_dir, labeled_list=None):
     """Train one teacher (or baseline) to cfg.TRAIN.EARLY_STOP; returns final.ckpt's path."""
-    if cfg.TRAIN.BATCH_SIZE_SOURCE != cfg.TRAIN.BATCH_SIZE_TARGET and mix != 'target':
-        raise ConfigError('TRAIN.BATCH_SIZE_SOURCE and TRAIN.BATCH_SIZE_TARGET must be equal: '
-                          'every step pairs one source with one target image')
     streams, build, columns = data_streams(cfg, mix, labeled_list)
     validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
 

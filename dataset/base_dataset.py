@@ -6,6 +6,7 @@ mean subtracted (`__getitem__`). Mixing and colour transfer work on the `load` f
 """
 import json
 import os
+import sys
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -38,15 +39,30 @@ def map_labels(label_ids, lut):
 
 
 def read_image(path, mode='RGB'):
-    """Decode an image file fully, so a truncated or corrupt file fails here, naming itself."""
+    """Decode an image file fully, so a truncated or corrupt file fails here, naming itself.
+
+    A 16- or 32-bit greyscale image is refused rather than converted: Pillow clips it to 255,
+    all white (16-bit RGB PNGs open as 8-bit RGB and are kept)."""
     if not os.path.isfile(path):
         raise DataError(f'image not found: {path}')
     try:
         with Image.open(path) as img:
             img.load()
+            if mode and img.mode.startswith(('I', 'F')):
+                raise DataError(f'{path}: {img.mode} pixels (16 or 32 bits of grey); expected '
+                                f'an 8-bit image')
             return img.convert(mode) if mode and img.mode != mode else img.copy()
     except (OSError, SyntaxError, ValueError) as e:
         raise DataError(f'cannot read image {path}: {e}') from None
+
+
+def read_label_ids(path):
+    """The ids of a one-channel (8- or 16-bit) label file, at its own size."""
+    label_ids = np.asarray(read_image(path, mode=None))
+    if label_ids.ndim != 2:
+        raise DataError(f'{path}: a label has one channel of ids, this one has '
+                        f'{label_ids.shape[2]} (a colour image?)')
+    return label_ids
 
 
 def to_network_input(rgb, mean):
@@ -78,6 +94,10 @@ class BaseDataset(ABC):
     a label_size of None keeps the label at the image size.
     """
 
+    # Cityscapes and SYNTHIA ship each label at its image's size: another size is the wrong
+    # file. Subclasses whose labels may differ (GTA5) resize both to the configured sizes.
+    labels_match_images = True
+
     def __init__(self, root, list_path, image_size, mean, label_lut=None, label_size=None,
                  labeled=True, max_items=None):
         if not os.path.isdir(root):
@@ -90,6 +110,7 @@ class BaseDataset(ABC):
         self.mean = mean
         self.label_lut = label_lut
         self.labeled = labeled
+        self.warned = set()     # label files already reported as entirely ignored
         self.check_files()
 
     @abstractmethod
@@ -102,7 +123,24 @@ class BaseDataset(ABC):
 
     def read_label(self, path):
         """Train ids (uint8, 255 ignore) of the label file at `path`, at its own size."""
-        return map_labels(np.asarray(read_image(path, mode=None)), self.label_lut)
+        return self.to_train_ids(read_label_ids(path), path)
+
+    def to_train_ids(self, label_ids, path):
+        """Label ids -> train ids; a label of no class at all is reported (once per file and
+        data worker: `warned` is each worker's own copy)."""
+        train_ids = map_labels(label_ids, self.label_lut)
+        if path not in self.warned and np.all(train_ids == IGNORE_LABEL):
+            self.warned.add(path)
+            ids = ', '.join(map(str, np.unique(label_ids)[:8]))
+            print(f'warning: {path}: every pixel is ignored: its label ids ({ids}) are of no '
+                  f'trained class', file=sys.stderr, flush=True)
+        return train_ids
+
+    def check_label_size(self, name, image_size, label):
+        if self.labels_match_images and label.shape[::-1] != image_size:
+            height, width = label.shape
+            raise DataError(f'label {self.label_path(name)} is {width}x{height}, its image '
+                            f'{self.image_path(name)} {image_size[0]}x{image_size[1]}')
 
     def check_files(self):
         # Fail before any training step, naming the first missing file of the list.
@@ -119,11 +157,13 @@ class BaseDataset(ABC):
         """(RGB uint8 HWC image, uint8 train-id label or None) at the configured sizes."""
         name = self.names[index]
         image = read_image(self.image_path(name))
+        own_size = image.size
         if image.size != self.image_size:
             image = image.resize(self.image_size, Image.BICUBIC)
         if not self.labeled:
             return np.asarray(image), None
         label = self.read_label(self.label_path(name))
+        self.check_label_size(name, own_size, label)
         if label.shape[::-1] != self.label_size:
             label = np.asarray(Image.fromarray(label).resize(self.label_size, Image.NEAREST))
         return np.asarray(image), label

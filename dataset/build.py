@@ -6,7 +6,7 @@ from dataset.gta5 import GTA5Dataset
 from dataset.pipeline import GroundTruthShare
 from dataset.synthia import SynthiaDataset
 from dataset.subsets import unlabeled_pool
-from utils.errors import ConfigError, DataError
+from utils.errors import DataError
 
 
 def source_dataset(cfg):
@@ -15,11 +15,7 @@ def source_dataset(cfg):
     if cfg.SOURCE == 'GTA':
         return GTA5Dataset(cfg.DATA_DIRECTORY_SOURCE, cfg.DATA_LIST_SOURCE, size, mean,
                            cfg.TEST.INFO)
-    if cfg.SOURCE == 'SYNTHIA':
-        if cfg.NUM_CLASSES != 16:
-            raise ConfigError(f'SOURCE SYNTHIA trains 16 classes, NUM_CLASSES is {cfg.NUM_CLASSES}')
-        return SynthiaDataset(cfg.DATA_DIRECTORY_SOURCE, cfg.DATA_LIST_SOURCE, size, mean)
-    raise ConfigError(f'SOURCE must be GTA or SYNTHIA, got {cfg.SOURCE!r}')
+    return SynthiaDataset(cfg.DATA_DIRECTORY_SOURCE, cfg.DATA_LIST_SOURCE, size, mean)
 
 
 def target_labeled_dataset(cfg, list_path=None):

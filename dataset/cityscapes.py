@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from dataset.base_dataset import BaseDataset, load_class_info, read_image
+from dataset.base_dataset import BaseDataset, load_class_info, read_label_ids
 
 
 class CityscapesDataset(BaseDataset):
@@ -27,8 +27,11 @@ class CityscapesDataset(BaseDataset):
 class PseudoLabeledCityscapes(CityscapesDataset):
     """Cityscapes train images with the student's pseudo labels (8-bit train ids).
 
-    Images named in `exclude` (those of D_T, which have ground truth) are left out.
+    Images named in `exclude` (those of D_T, which have ground truth) are left out. The
+    labels are at the network's input size (TRAIN.INPUT_SIZE_TARGET), not at the image's.
     """
+
+    labels_match_images = False
 
     def __init__(self, root, pseudo_dir, image_size, mean, info_path, exclude=()):
         self.pseudo_dir = pseudo_dir
@@ -41,7 +44,7 @@ class PseudoLabeledCityscapes(CityscapesDataset):
         return os.path.join(self.pseudo_dir, 'labels', name)
 
     def read_label(self, path):
-        return np.asarray(read_image(path, mode=None), dtype=np.uint8)
+        return read_label_ids(path).astype(np.uint8)
 
 
 def cityscapes_val(cfg, data_path, list_path=None, max_items=None):

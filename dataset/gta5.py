@@ -10,6 +10,8 @@ from dataset.base_dataset import BaseDataset, load_class_info
 
 class GTA5Dataset(BaseDataset):
 
+    labels_match_images = False     # a few do not: see above
+
     def __init__(self, root, list_path, image_size, mean, info_path, max_items=None):
         _, _, lut = load_class_info(info_path)
         super().__init__(root, list_path, image_size, mean, label_lut=lut, max_items=max_items)

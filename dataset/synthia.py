@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from dataset.base_dataset import IGNORE_LABEL, BaseDataset, map_labels
+from dataset.base_dataset import IGNORE_LABEL, BaseDataset
 from dataset.png16 import read_png_16bit_channel0
 
 # SYNTHIA class id -> 16-class train id (DESIGN.md §3); every other id is ignored.
@@ -32,4 +32,4 @@ class SynthiaDataset(BaseDataset):
         return os.path.join(self.root, 'GT', 'LABELS', name)
 
     def read_label(self, path):
-        return map_labels(read_png_16bit_channel0(path), self.label_lut)
+        return self.to_train_ids(read_png_16bit_channel0(path), path)

@@ -1,8 +1,12 @@
+import argparse
+import os
+
 import pytest
 import yaml
 
-from config import dump_cfg, get_cfg
-from conftest import TINY_CFG
+import config
+from config import CHOICES, add_config_args, cfg_from_args, dump_cfg, get_cfg
+from conftest import ROOT, TINY_CFG
 from utils.errors import ConfigError
 
 
@@ -20,7 +24,7 @@ def test_defaults_keep_released_names():
 def test_overlay_and_overrides(tmp_path):
     path = tmp_path / 'exp.yaml'
     path.write_text('TRAIN:\n  LEARNING_RATE: 1e-3\n  INPUT_SIZE_TARGET: [512, 256]\n')
-    cfg = get_cfg(str(path), ['TRAIN.MAX_ITERS=10', 'NUM_CLASSES=16'])
+    cfg = get_cfg(str(path), ['TRAIN.MAX_ITERS=10', 'TRAIN.EARLY_STOP=10', 'NUM_CLASSES=16'])
     assert cfg.TRAIN.LEARNING_RATE == 1e-3          # YAML reads 1e-3 as a string
     assert cfg.TRAIN.INPUT_SIZE_TARGET == (512, 256)  # lists become the default's tuple
     assert cfg.TRAIN.MAX_ITERS == 10 and cfg.NUM_CLASSES == 16
@@ -51,7 +55,7 @@ def test_bad_override_and_missing_file():
 
 
 def test_dump_round_trips(tmp_path):
-    cfg = get_cfg(None, ['TRAIN.MAX_ITERS=7'])
+    cfg = get_cfg(None, ['TRAIN.MAX_ITERS=7', 'TRAIN.EARLY_STOP=7'])
     dump_cfg(cfg, str(tmp_path / 'cfg.yaml'))
     again = get_cfg(str(tmp_path / 'cfg.yaml'))
     assert again == cfg
@@ -73,3 +77,124 @@ def test_mode_and_heads_per_device():
         fused_aspp(get_cfg(None, ['MODEL.FUSED_ASPP=fast']))
     assert get_cfg(None, ['TRAIN.JIT_STEP=on']).TRAIN.JIT_STEP == 'on'  # not YAML's True
     assert get_cfg(TINY_CFG).MODE == 'GRAPH'  # tiny nets: graph mode is faster
+
+
+# ---- every value checked when the config is read ---------------------------------------
+
+@pytest.mark.parametrize('opt, key', [
+    ('SOURCE=gta', 'SOURCE'),
+    ('DEVICE=TPU', 'DEVICE'),
+    ('MODE=graph', 'MODE'),
+    ('MODEL.FUSED_ASPP=fast', 'MODEL.FUSED_ASPP'),
+    ('TRAIN.AMP_LEVEL=O4', 'TRAIN.AMP_LEVEL'),
+    ('TRAIN.JIT_STEP="yes"', 'TRAIN.JIT_STEP'),     # once silently off
+    ('TRAIN.KL_RESOLUTION=pixels', 'TRAIN.KL_RESOLUTION'),
+    ('TRAIN.STUDENT_INIT=teacher', 'TRAIN.STUDENT_INIT'),
+    ('TRAIN.ROUND_INIT=last', 'TRAIN.ROUND_INIT'),
+    ('NUM_CLASSES=13', 'NUM_CLASSES'),
+])
+def test_bad_choice_names_the_key_and_the_allowed_values(opt, key):
+    with pytest.raises(ConfigError) as error:
+        get_cfg(None, [opt])
+    message = str(error.value)
+    assert message.startswith(key + ' must be one of ') and '\n' not in message
+    assert all(str(value) in message for value in CHOICES[key])
+    assert repr(yaml.safe_load(opt.partition('=')[2])) in message
+
+
+def test_every_allowed_choice_is_accepted():
+    for key, allowed in CHOICES.items():
+        for value in allowed:
+            cfg = get_cfg(None, ['NUM_CLASSES=16', f'{key}={value}'])  # 16: SYNTHIA's too
+            section, _, name = key.rpartition('.')
+            assert (cfg[section] if section else cfg)[name] == value
+
+
+@pytest.mark.parametrize('opt, key', [
+    ('TRAIN.EARLY_STOP=0', 'TRAIN.EARLY_STOP'),
+    ('TRAIN.MAX_ITERS=-5', 'TRAIN.MAX_ITERS'),
+    ('TRAIN.BATCH_SIZE_TARGET=0', 'TRAIN.BATCH_SIZE_TARGET'),
+    ('TRAIN.SAVE_PRED_EVERY=0', 'TRAIN.SAVE_PRED_EVERY'),
+    ('TRAIN.LOG_EVERY=0', 'TRAIN.LOG_EVERY'),
+    ('TRAIN.KEEP_CHECKPOINTS=0', 'TRAIN.KEEP_CHECKPOINTS'),
+    ('TRAIN.EVAL_EVERY=-1', 'TRAIN.EVAL_EVERY'),
+    ('TRAIN.TEMPERATURE=0', 'TRAIN.TEMPERATURE'),
+    ('TRAIN.PSEUDO_PORTION=0', 'TRAIN.PSEUDO_PORTION'),
+    ('TRAIN.PSEUDO_PORTION=1.5', 'TRAIN.PSEUDO_PORTION'),
+    ('TRAIN.PSEUDO_THRESHOLD_CAP=1.01', 'TRAIN.PSEUDO_THRESHOLD_CAP'),
+    ('TRAIN.MIX_AREA_RANGE=[0.6,0.4]', 'TRAIN.MIX_AREA_RANGE'),
+    ('TRAIN.MIX_AREA_RANGE=[-0.1,0.5]', 'TRAIN.MIX_AREA_RANGE'),
+    ('NUM_WORKERS=-1', 'NUM_WORKERS'),
+    ('TRAIN.INPUT_SIZE_TARGET=[0,512]', 'TRAIN.INPUT_SIZE_TARGET'),
+    ('TEST.INPUT_SIZE=[1024,-512]', 'TEST.INPUT_SIZE'),
+    ('TRAIN.ROUNDS=-1', 'TRAIN.ROUNDS'),
+])
+def test_bad_number_names_the_key_and_the_value(opt, key):
+    with pytest.raises(ConfigError) as error:
+        get_cfg(None, [opt])
+    message = str(error.value)
+    assert message.startswith(key + ' must be ') and '\n' not in message
+    assert message.endswith(str(yaml.safe_load(opt.partition('=')[2])))
+
+
+@pytest.mark.parametrize('opt, needles, fix', [
+    ('TRAIN.EARLY_STOP=300000', ('TRAIN.EARLY_STOP (300000)', 'TRAIN.MAX_ITERS (250000)'),
+     'TRAIN.MAX_ITERS=300000'),
+    ('TRAIN.BATCH_SIZE_SOURCE=2', ('TRAIN.BATCH_SIZE_SOURCE (2)', 'TRAIN.BATCH_SIZE_TARGET (1)'),
+     'TRAIN.BATCH_SIZE_TARGET=2'),
+    ('SOURCE=SYNTHIA', ('SOURCE SYNTHIA', 'NUM_CLASSES is 19'), 'NUM_CLASSES=16'),
+])
+def test_keys_that_must_agree(opt, needles, fix):
+    with pytest.raises(ConfigError) as error:
+        get_cfg(None, [opt])
+    assert all(needle in str(error.value) for needle in needles), error.value
+    get_cfg(None, [opt, fix])  # checked once every override is in
+
+
+def test_shipped_configs_pass_the_checks():
+    for name in os.listdir(os.path.join(ROOT, 'configs')):
+        get_cfg(os.path.join(ROOT, 'configs', name))
+
+
+@pytest.mark.parametrize('key', ['MODEL.NAME', 'TRAIN.IGNORE_LABEL', 'TRAIN.SNAPSHOT_DIR',
+                                 'TEST.BATCH_SIZE'])
+def test_keys_nothing_read_are_gone(key):
+    with pytest.raises(ConfigError, match=f'unknown config key {key}'):
+        get_cfg(None, [f'{key}=1'])
+
+
+def test_module_cfg_is_a_copy_of_the_defaults():
+    config.cfg.TRAIN.MAX_ITERS = 1
+    try:
+        assert get_cfg().TRAIN.MAX_ITERS == 250000
+    finally:
+        config.cfg.TRAIN.MAX_ITERS = 250000
+
+
+def _args(argv):
+    parser = argparse.ArgumentParser()
+    add_config_args(parser, model_args=True)
+    return parser.parse_args(argv)
+
+
+def test_repeated_opts_merge_and_the_last_value_wins():
+    args = _args(['--opts', 'TRAIN.EARLY_STOP=5', 'TRAIN.MAX_ITERS=50', '--opts',
+                  'TRAIN.LOG_EVERY=2', 'TRAIN.EARLY_STOP=7'])
+    cfg = cfg_from_args(args)
+    assert (cfg.TRAIN.EARLY_STOP, cfg.TRAIN.MAX_ITERS, cfg.TRAIN.LOG_EVERY) == (7, 50, 2)
+
+
+def test_command_line_values_are_checked_too():
+    with pytest.raises(ConfigError, match='NUM_WORKERS must be >= 0, got -2'):
+        cfg_from_args(argparse.Namespace(**vars(_args([])), num_workers=-2))
+
+
+@pytest.mark.parametrize('device', ['Ascend', 'GPU'])
+def test_unavailable_device_is_one_line_naming_the_fix(device):
+    # This machine's MindSpore is the CPU package.
+    with pytest.raises(ConfigError) as error:
+        cfg_from_args(_args(['--device', device]))
+    message = str(error.value)
+    assert message.startswith(f'DEVICE {device} is not available') and '\n' not in message
+    assert '--device CPU' in message
+    assert cfg_from_args(_args(['--device', 'CPU'])).DEVICE == 'CPU'

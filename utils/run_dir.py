@@ -14,6 +14,7 @@ takes the new run's record.
 import fcntl
 import json
 import os
+import tempfile
 
 from config import to_plain
 from utils.errors import ConfigError, OutputError
@@ -21,10 +22,9 @@ from utils.serialization import atomic_write_json
 
 RECORD = 'run.json'
 LOCK = '.lock'
-PROBE = '.write_test'    # check_writable's
 # Files a run writes before its first result: a folder holding only these has nothing to
 # resume, so another stage or other settings may take it over.
-NO_WORK = (RECORD, LOCK, PROBE, 'config.yaml')
+NO_WORK = (RECORD, LOCK, 'config.yaml')
 # Config keys a resumed run may change: the data stream is the same for any number of loading
 # workers (dataset/pipeline.py), and which of the machine's devices runs a step does not change
 # its numbers. Anything else (even MODE or TRAIN.LOG_EVERY) makes another run.
@@ -67,12 +67,13 @@ def check_outside(path, roots, option):
 
 
 def check_writable(out_dir):
+    """Create `out_dir` and write a block there: an unwritable or full folder fails now, not
+    at the first checkpoint. The probe is an unnamed temporary file: no file of the folder,
+    whatever its name, is touched."""
     try:
         os.makedirs(out_dir, exist_ok=True)
-        probe = os.path.join(out_dir, PROBE)
-        with open(probe, 'w'):
-            pass
-        os.remove(probe)
+        with tempfile.TemporaryFile(dir=out_dir, buffering=0) as probe:
+            probe.write(bytes(4096))
     except OSError as e:
         raise OutputError(f'output directory {out_dir} is not writable: {e.strerror}') from None
 
@@ -125,7 +126,7 @@ class RunDir:
         return sorted(set(os.listdir(self.path)) - set(bookkeeping))
 
     def _check_ours(self):
-        found = self._entries((LOCK, PROBE))
+        found = self._entries((LOCK,))
         if found and RECORD not in found:
             raise OutputError(f'{self.path} is not empty and holds no run of this project '
                               f'(no {RECORD}; found {", ".join(found[:3])}): '

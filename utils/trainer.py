@@ -22,6 +22,7 @@ import glob
 import json
 import os
 import re
+import tempfile
 import time
 
 import mindspore as ms
