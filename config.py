@@ -111,7 +111,13 @@ CHOICES = {
     'TRAIN.KL_RESOLUTION': ('logits', 'input'),
     'TRAIN.STUDENT_INIT': ('imagenet', 'teacher_rl', 'teacher_sl'),
     'TRAIN.ROUND_INIT': ('imagenet', 'previous'),
+    'TRAIN.KL_T_SQUARED': (True, False),
+    'TRAIN.PASS_ON': ('final', 'best'),
+    'TRAIN.MULTI_DEVICE': ('same_steps', 'same_images'),
 }
+
+# Keys this project renamed: an old config gets the new name in its error.
+RENAMED = {'TRAIN.TEMPERATURE': 'TRAIN.KL_T, the released name'}
 
 _POSITIVE = (lambda v: v > 0, '> 0')
 _NON_NEGATIVE = (lambda v: v >= 0, '>= 0')
@@ -132,7 +138,8 @@ RANGES = {
     'TRAIN.EVAL_EVERY': _NON_NEGATIVE,
     'TRAIN.LOG_EVERY': _POSITIVE,
     'TRAIN.MIX_AREA_RANGE': (lambda v: 0 <= v[0] <= v[1] <= 1, '[a, b] with 0 <= a <= b <= 1'),
-    'TRAIN.TEMPERATURE': _POSITIVE,
+    'TRAIN.KL_T': _POSITIVE,
+    'TRAIN.LABELED_SHARE': (lambda v: 0 <= v <= 1, 'in [0, 1]'),
     'TRAIN.PSEUDO_PORTION': _FRACTION,
     'TRAIN.PSEUDO_THRESHOLD_CAP': _FRACTION,
     'TRAIN.ROUNDS': _NON_NEGATIVE,
@@ -195,6 +202,9 @@ def check_cfg(config):
         raise ConfigError(f'TRAIN.BATCH_SIZE_SOURCE ({train.BATCH_SIZE_SOURCE}) and '
                           f'TRAIN.BATCH_SIZE_TARGET ({train.BATCH_SIZE_TARGET}) must be equal: '
                           f'a step pairs one source with one target image')
+    if train.PASS_ON == 'best' and not train.EVAL_EVERY:
+        raise ConfigError('TRAIN.PASS_ON best needs validation during training: set '
+                          'TRAIN.EVAL_EVERY > 0 (the paper configs validate every 2000)')
     if config.SOURCE == 'SYNTHIA' and config.NUM_CLASSES != 16:
         raise ConfigError(f'SOURCE SYNTHIA trains 16 classes, NUM_CLASSES is '
                           f'{config.NUM_CLASSES}')
@@ -218,7 +228,8 @@ def merge_into(config, overlay, source, prefix=''):
     for key, value in overlay.items():
         name = prefix + str(key)
         if key not in config:
-            raise ConfigError(f'{source}: unknown config key {name}')
+            renamed = f' (now {RENAMED[name]})' if name in RENAMED else ''
+            raise ConfigError(f'{source}: unknown config key {name}{renamed}')
         default = config[key]
         if isinstance(default, dict):
             if not isinstance(value, dict):

@@ -105,7 +105,8 @@ def test_bad_choice_names_the_key_and_the_allowed_values(opt, key):
 def test_every_allowed_choice_is_accepted():
     for key, allowed in CHOICES.items():
         for value in allowed:
-            cfg = get_cfg(None, ['NUM_CLASSES=16', f'{key}={value}'])  # 16: SYNTHIA's too
+            cfg = get_cfg(None, ['NUM_CLASSES=16', 'TRAIN.EVAL_EVERY=10',  # 16: SYNTHIA's too
+                                 f'{key}={value}'])
             section, _, name = key.rpartition('.')
             assert (cfg[section] if section else cfg)[name] == value
 
@@ -118,7 +119,7 @@ def test_every_allowed_choice_is_accepted():
     ('TRAIN.LOG_EVERY=0', 'TRAIN.LOG_EVERY'),
     ('TRAIN.KEEP_CHECKPOINTS=0', 'TRAIN.KEEP_CHECKPOINTS'),
     ('TRAIN.EVAL_EVERY=-1', 'TRAIN.EVAL_EVERY'),
-    ('TRAIN.TEMPERATURE=0', 'TRAIN.TEMPERATURE'),
+    ('TRAIN.KL_T=0', 'TRAIN.KL_T'),
     ('TRAIN.PSEUDO_PORTION=0', 'TRAIN.PSEUDO_PORTION'),
     ('TRAIN.PSEUDO_PORTION=1.5', 'TRAIN.PSEUDO_PORTION'),
     ('TRAIN.PSEUDO_THRESHOLD_CAP=1.01', 'TRAIN.PSEUDO_THRESHOLD_CAP'),
@@ -198,3 +199,16 @@ def test_unavailable_device_is_one_line_naming_the_fix(device):
     assert message.startswith(f'DEVICE {device} is not available') and '\n' not in message
     assert '--device CPU' in message
     assert cfg_from_args(_args(['--device', 'CPU'])).DEVICE == 'CPU'
+
+
+@pytest.mark.parametrize('opt,needle', [
+    ('TRAIN.PASS_ON=latest', 'TRAIN.PASS_ON'),
+    ('TRAIN.MULTI_DEVICE=half', 'TRAIN.MULTI_DEVICE'),
+    ('TRAIN.LABELED_SHARE=1.5', 'TRAIN.LABELED_SHARE'),
+    ('TRAIN.KL_T=0', 'TRAIN.KL_T'),
+    ('TRAIN.TEMPERATURE=10', 'now TRAIN.KL_T'),
+    ('TRAIN.PASS_ON=best', 'TRAIN.EVAL_EVERY'),
+])
+def test_fidelity_keys_are_checked(opt, needle):
+    with pytest.raises(ConfigError, match=needle.replace('.', r'\.')):
+        get_cfg(opts=[opt, 'TRAIN.EVAL_EVERY=0'])
