@@ -20,7 +20,7 @@ from mindspore import nn, ops
 from config import add_config_args, cfg_from_args
 from dataset import pipeline
 from dataset.build import target_labeled_dataset, target_unlabeled_dataset, val_dataset
-from net.deeplabv2 import build_model, upsample
+from net.deeplabv2_mindspore import build_model, upsample
 from net.loss import kl_distill, seg_loss
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device

@@ -14,7 +14,7 @@ from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info
 from dataset.cityscapes import cityscapes_val
 from distill import TeacherEnsemble
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.charts import confusion_matrix_image, iou_bar_chart
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info, read_image, read_list, to_network_input
-from net.deeplabv2 import build_model, upsample
+from net.deeplabv2_mindspore import build_model, upsample
 from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.errors import ConfigError, DataError, run_cli

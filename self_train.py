@@ -24,7 +24,7 @@ from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
 from dataset.subsets import subset_filename
 from eval import evaluate_checkpoint
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import final_checkpoint_problem, load_net_checkpoint, read_checkpoint
 from utils.device import setup_device

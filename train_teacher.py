@@ -17,7 +17,7 @@ from config import add_config_args, cfg_from_args
 from dataset import pipeline
 from dataset.build import source_dataset, target_labeled_dataset, target_unlabeled_dataset, \
     val_dataset
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from net.loss import seg_loss
 from utils.device import setup_device
 from utils.distributed import init_distributed

@@ -56,7 +56,7 @@ def mindspore_case(case, cfg, mode, steps, tmp):
     import numpy as np
 
     from distill import distill_loss, frozen_teacher
-    from net.deeplabv2 import build_model
+    from net.deeplabv2_mindspore import build_model
     from train_teacher import forward_fn
     from utils.checkpoint import save_checkpoint
     from utils.device import setup_device

@@ -1,4 +1,4 @@
-"""A PyTorch DeepLab-v2 written independently of net/deeplabv2.py (ADVENT's ResNetMulti with
+"""A PyTorch DeepLab-v2 written independently of net/deeplabv2_mindspore.py (ADVENT's ResNetMulti with
 the released layer rules), the reference of the PyTorch comparison (bench/vs_pytorch.py) and
 of the conversion parity test (tests/test_convert.py). Parameter names are PyTorch's, which
 weights/convert.py renames to ours."""

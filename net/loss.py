@@ -2,7 +2,7 @@
 import mindspore as ms
 from mindspore import ops
 
-from net.deeplabv2 import upsample
+from net.deeplabv2_mindspore import upsample
 
 IGNORE_LABEL = 255
 

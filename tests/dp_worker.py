@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from config import get_cfg  # noqa: E402
 from dataset import pipeline  # noqa: E402
 from dataset.build import target_unlabeled_dataset  # noqa: E402
-from net.deeplabv2 import build_model  # noqa: E402
+from net.deeplabv2_mindspore import build_model  # noqa: E402
 from train_teacher import data_streams, forward_fn  # noqa: E402
 from utils.device import setup_device  # noqa: E402
 from utils.distributed import init_distributed  # noqa: E402

@@ -64,7 +64,7 @@ def test_dump_round_trips(tmp_path):
 
 def test_mode_and_heads_per_device():
     """MODE auto and MODEL.FUSED_ASPP auto pick the CPU-measured choices only on CPU."""
-    from net.deeplabv2 import fused_aspp
+    from net.deeplabv2_mindspore import fused_aspp
     from utils.device import default_mode
     assert default_mode('CPU') == 'PYNATIVE'
     assert default_mode('CPU', inference=True) == 'GRAPH'

@@ -1,5 +1,5 @@
 """weights/convert.py: PyTorch -> MindSpore checkpoints, checked by logit parity with a PyTorch
-twin of net/deeplabv2.py, by the ImageNet-init path, and by the CLI's one-line errors."""
+twin of net/deeplabv2_mindspore.py, by the ImageNet-init path, and by the CLI's one-line errors."""
 import os
 import subprocess
 import sys
@@ -13,7 +13,7 @@ tnn = torch.nn
 import mindspore as ms  # noqa: E402
 
 from bench.torch_twin import TorchDeepLabV2  # noqa: E402
-from net.deeplabv2 import DeepLabV2  # noqa: E402
+from net.deeplabv2_mindspore import DeepLabV2  # noqa: E402
 from utils.checkpoint import load_net_checkpoint  # noqa: E402
 from utils.device import setup_device  # noqa: E402
 from utils.errors import run_cli  # noqa: E402

@@ -9,7 +9,7 @@ from mindspore import nn
 from conftest import TINY_CFG, one_line_error, run_script
 from dataset.build import target_unlabeled_dataset
 from distill import distill_loss, frozen_teacher
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import load_net_checkpoint, save_checkpoint
 from utils.trainer import Trainer
 

@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import ROOT, TINY_CFG, one_line_error, run_script, write_cityscapes_val
 from dataset.base_dataset import load_class_info, map_labels
 from dataset.cityscapes import CityscapesDataset
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import save_checkpoint
 
 CAR_ID, CAR_TRAIN_ID = 26, 13

@@ -10,7 +10,7 @@ import export
 from conftest import TINY_CFG, run_script
 from config import get_cfg
 from infer import load_main_head
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import save_checkpoint
 from utils.errors import ConfigError
 

@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import FIXTURES, ROOT, TINY_CFG, one_line_error, run_script
 from config import get_cfg
 from dataset.base_dataset import load_class_info, to_network_input
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import load_net_checkpoint, save_checkpoint
 from utils.evaluation import Predictor
 

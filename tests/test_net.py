@@ -2,7 +2,7 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from net.deeplabv2 import DeepLabV2, build_model, count_values
+from net.deeplabv2_mindspore import DeepLabV2, build_model, count_values
 
 
 def test_full_net_has_released_names_and_shapes():

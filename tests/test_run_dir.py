@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import final_checkpoint_problem, load_net_checkpoint, save_checkpoint
 from utils.errors import CheckpointError, ConfigError, OutputError
 from utils.run_dir import LOCK, RunDir

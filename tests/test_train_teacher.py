@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import read_checkpoint
 from utils.trainer import Trainer
 

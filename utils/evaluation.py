@@ -9,7 +9,7 @@ from mindspore import nn, ops
 from tqdm import tqdm
 
 from dataset.pipeline import eval_loader, iterate
-from net.deeplabv2 import upsample
+from net.deeplabv2_mindspore import upsample
 from utils.func import ConfusionMatrix
 from utils.serialization import atomic_save_image
 from utils.visualize import colorize, train_ids_to_label_ids

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from dataset.base_dataset import IGNORE_LABEL, write_list
 from dataset.pipeline import eval_loader, iterate
-from net.deeplabv2 import upsample
+from net.deeplabv2_mindspore import upsample
 from utils.distributed import all_reduce_sum, barrier, current_rank
 from utils.serialization import atomic_save_image, atomic_write_json
 

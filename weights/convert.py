@@ -18,7 +18,7 @@ from collections import namedtuple
 import mindspore as ms
 import numpy as np
 
-from net.deeplabv2 import DeepLabV2
+from net.deeplabv2_mindspore import DeepLabV2
 from utils.checkpoint import save_checkpoint
 from utils.errors import CheckpointError, run_cli
 

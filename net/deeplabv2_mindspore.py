@@ -155,6 +155,15 @@ class DeepLabV2(nn.Cell):
         return [p for p in self.trainable_params() if id(p) not in head_ids]
 
 
+def get_deeplab_v2(num_classes=19, multi_level=True, freeze_bn_affine=True):
+    """The released entry point: the full DeepLab-v2 (ResNet-101) whose parameters load the
+    released checkpoints. BatchNorm's scale and shift are never trained here, as released."""
+    if not freeze_bn_affine:
+        raise ValueError('freeze_bn_affine=False: this DeepLab-v2 never trains BatchNorm scale '
+                         'and shift (the released net does not either)')
+    return DeepLabV2(num_classes=num_classes, multi_level=multi_level)
+
+
 def build_model(cfg, num_classes=None):
     """The DeepLab-v2 described by `cfg.MODEL` and `cfg.TRAIN.FREEZE_BN`."""
     return DeepLabV2(num_classes=num_classes or cfg.NUM_CLASSES, blocks=tuple(cfg.MODEL.BLOCKS),
