@@ -288,9 +288,10 @@ def dump_cfg(config, path):
     atomic_write_text(path, yaml.safe_dump(to_plain(config), sort_keys=False))
 
 
-def add_config_args(parser, model_args=False):
+def add_config_args(parser, model_args=False, labeled_args=False):
     """The config options every script shares: --cfg, --device, --opts; with `model_args`
-    also --num_classes and --device_id (the scripts that use a trained model)."""
+    also --num_classes and --device_id (the scripts that use a trained model); with
+    `labeled_args` --labeled_list and --num_labeled, which set DATA_LIST_TARGET_LABELED (D_T)."""
     parser.add_argument('--cfg', nargs='+', default=None,
                         help='YAML config overlays (configs/*.yaml), applied in order')
     parser.add_argument('--device', choices=('CPU', 'Ascend', 'GPU'), default=None,
@@ -300,6 +301,12 @@ def add_config_args(parser, model_args=False):
         parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
                             help='19 (GTA5 models) or 16 (SYNTHIA models); '
                                  'default: cfg.NUM_CLASSES')
+    if labeled_args:
+        parser.add_argument('--labeled_list', default=None,
+                            help='the labeled target list D_T (sets DATA_LIST_TARGET_LABELED)')
+        parser.add_argument('--num_labeled', type=int, default=None,
+                            help='label budget N: D_T is dataset/cityscapes_list/'
+                                 'train_labeled_N.txt (instead of --labeled_list)')
     # extend: `--opts A=1 --opts B=2` keeps both; a key given twice takes its last value.
     parser.add_argument('--opts', nargs='*', action='extend', default=[], metavar='KEY=VALUE',
                         help='config overrides, e.g. TRAIN.EARLY_STOP=1000; the last value of '
@@ -316,6 +323,13 @@ def cfg_from_args(args):
         config.DEVICE_ID = args.device_id
     if getattr(args, 'num_workers', None) is not None:
         config.NUM_WORKERS = args.num_workers
+    # D_T has one channel, the config: whatever reads it (D_U less D_T with
+    # EXCLUDE_LABELED_FROM_UNLABELED, every stage, the pipeline) reads the one in use.
+    if getattr(args, 'labeled_list', None):
+        config.DATA_LIST_TARGET_LABELED = os.path.abspath(args.labeled_list)
+    elif getattr(args, 'num_labeled', None):
+        config.DATA_LIST_TARGET_LABELED = os.path.join(  # dataset/subsets.py's name
+            LIST_DIR, f'train_labeled_{args.num_labeled}.txt')
     if getattr(args, 'num_classes', None):
         config.NUM_CLASSES = args.num_classes
         config.TEST.INFO = os.path.join(LIST_DIR, 'info_16.json' if args.num_classes == 16

@@ -1,8 +1,8 @@
 """Stage 2: multi-teacher knowledge distillation into the student (DDM §3.2).
 
     python distill.py --cfg configs/gta2cityscapes.yaml \
-        --teacher_rl experiments/teacher_region/final.ckpt \
-        --teacher_sl experiments/teacher_sample/final.ckpt
+        --teacher_rl experiments/teacher_rl/final.ckpt \
+        --teacher_sl experiments/teacher_sl/final.ckpt
 
 loss = λ_kl · KL(mean of the teachers' softmax ‖ student softmax) on an unlabeled target image
      + λ_ce · CE(student, label) on a labeled target image; both heads, weighted 1.0 / 0.1 as in
@@ -40,10 +40,8 @@ def parse_args(argv=None):
                         choices=('imagenet', 'teacher_rl', 'teacher_sl'),
                         help='imagenet = cfg.TRAIN.RESTORE_FROM, or a teacher\'s weights '
                              '(default: cfg.TRAIN.STUDENT_INIT)')
-    parser.add_argument('--labeled_list', default=None,
-                        help='labeled target list D_T (default: cfg.DATA_LIST_TARGET_LABELED)')
     parser.add_argument('--out_dir', default=None, help='default: EXP_ROOT/student')
-    add_config_args(parser)
+    add_config_args(parser, labeled_args=True)
     return parser.parse_args(argv)
 
 
@@ -118,24 +116,22 @@ def main(args):
     cfg = cfg_from_args(args)
     out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, 'student')
     cfg.TRAIN.STUDENT_INIT = args.student_init or cfg.TRAIN.STUDENT_INIT
-    return train(cfg, args.teacher_rl, args.teacher_sl, out_dir, cfg.TRAIN.RESTORE_FROM,
-                 args.labeled_list)
+    return train(cfg, args.teacher_rl, args.teacher_sl, out_dir)
 
 
-def train(cfg, teacher_rl, teacher_sl, out_dir, restore_from, labeled_list=None):
-    """Distil both teachers into a student that starts from `restore_from` ('' = random) or,
-    as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
-    student_init = {'imagenet': restore_from, 'teacher_rl': teacher_rl,
+def train(cfg, teacher_rl, teacher_sl, out_dir):
+    """Distil both teachers into a student that starts from cfg.TRAIN.RESTORE_FROM ('' =
+    random) or, as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
+    student_init = {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': teacher_rl,
                     'teacher_sl': teacher_sl}[cfg.TRAIN.STUDENT_INIT]
-    streams = {'target': target_labeled_dataset(cfg, labeled_list),
+    streams = {'target': target_labeled_dataset(cfg),
                'unlabeled': target_unlabeled_dataset(cfg)}
     build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
     validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
 
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, group_size = init_distributed()
-    settings = run_settings(cfg, labeled_list=labeled_list or cfg.DATA_LIST_TARGET_LABELED,
-                            teacher_rl=teacher_rl, teacher_sl=teacher_sl,
+    settings = run_settings(cfg, teacher_rl=teacher_rl, teacher_sl=teacher_sl,
                             student_init=student_init)
     with RunDir(out_dir, 'student', settings, rank, dataset_roots(cfg)):
         teachers = [frozen_teacher(cfg, teacher_rl, 'teacher_rl'),

@@ -19,10 +19,9 @@ import time
 
 import distill
 import train_teacher
-from config import LIST_DIR, add_config_args, cfg_from_args
+from config import add_config_args, cfg_from_args
 from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
-from dataset.subsets import subset_filename
 from eval import evaluate_checkpoint
 from net.deeplabv2_mindspore import build_model
 from utils.charts import miou_per_round_chart
@@ -37,7 +36,6 @@ from utils.serialization import atomic_write_json, atomic_write_text
 from utils.trainer import schedule_for_devices
 
 MODELS = ('teacher_rl', 'teacher_sl', 'student')
-STAGES = {'teacher_rl': 'teacher_region', 'teacher_sl': 'teacher_sample', 'student': 'student'}
 # The per-round table: each trained model, and the teachers' ensemble the student learns from
 # (evaluated, not trained: it shows what the distillation could reach).
 COLUMNS = {'teacher_rl': 'region-level teacher', 'teacher_sl': 'sample-level teacher',
@@ -46,9 +44,6 @@ COLUMNS = {'teacher_rl': 'region-level teacher', 'teacher_sl': 'sample-level tea
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--num_labeled', type=int, default=None,
-                        help='label budget N: uses dataset/cityscapes_list/train_labeled_N.txt')
-    parser.add_argument('--labeled_list', default=None, help='D_T list (instead of N)')
     parser.add_argument('--rounds', type=int, default=None,
                         help='R (default: cfg.TRAIN.ROUNDS, else 4 for GTA5, 3 for SYNTHIA, '
                              '1 with every label)')
@@ -63,7 +58,7 @@ def parse_args(argv=None):
                         help='only write pseudo labels of D_U from --checkpoint to --pseudo_dir')
     parser.add_argument('--checkpoint', default=None, help='with --pseudo_only')
     parser.add_argument('--pseudo_dir', default=None, help='with --pseudo_only')
-    add_config_args(parser)
+    add_config_args(parser, labeled_args=True)
     return parser.parse_args(argv)
 
 
@@ -170,14 +165,14 @@ def best_snapshot(model_dir):
             'iteration': int(params['meta.iteration'].asnumpy())}
 
 
-def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
+def run_round(cfg, manifest, exp_dir, r, rounds):
     """One round of Algorithm 1; returns {column: primary mIoU} and, for each trained model
     validated during training, {model_best: {'mIoU', 'iteration'}}."""
     round_dir = os.path.join(exp_dir, f'round{r}')
     prev_dir = os.path.join(exp_dir, f'round{r - 1}') if r > 1 else ''
 
     def init_from(model):
-        if init == 'previous' and prev_dir:
+        if cfg.TRAIN.ROUND_INIT == 'previous' and prev_dir:
             return passed_on(cfg, os.path.join(prev_dir, model))
         return cfg.TRAIN.RESTORE_FROM
 
@@ -186,12 +181,10 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
     for model, mix in (('teacher_rl', 'region'), ('teacher_sl', 'sample')):
         manifest.run(f'round{r}/{model}', final[model], lambda: train_teacher.train(
             round_cfg(cfg, prev_dir, init_from(model)), mix,
-            os.path.join(round_dir, model), labeled_list),
-            final_checkpoint_of(STAGES[model], cfg))
+            os.path.join(round_dir, model)), final_checkpoint_of(model, cfg))
     manifest.run(f'round{r}/student', final['student'], lambda: distill.train(
         round_cfg(cfg, prev_dir, init_from('student')), ckpt['teacher_rl'], ckpt['teacher_sl'],
-        os.path.join(round_dir, 'student'), init_from('student'), labeled_list),
-        final_checkpoint_of('student', cfg))
+        os.path.join(round_dir, 'student')), final_checkpoint_of('student', cfg))
     final['ensemble'] = [ckpt['teacher_rl'], ckpt['teacher_sl']]
     scores = {column: evaluate_step(cfg, manifest, f'round{r}/eval_{column}', final[column],
                                     os.path.join(round_dir, f'eval_{column}.json'),
@@ -218,26 +211,25 @@ def evaluate_step(cfg, manifest, name, checkpoint, output, save_pred=False):
     return summary and summary[primary_metric(cfg.NUM_CLASSES)]
 
 
-def train_baseline(cfg, manifest, exp_dir, name, labeled_list, init_from):
+def train_baseline(cfg, manifest, exp_dir, name, init_from):
     """A target-only (D_T alone) or source-only model, trained like a round-1 teacher from
     `init_from`; returns its checkpoint."""
     out_dir = os.path.join(exp_dir, 'baselines', name)
     ckpt = os.path.join(out_dir, 'final.ckpt')
     mix = {'target_only': 'target', 'source_only': 'source'}[name]
     manifest.run(f'baselines/{name}', ckpt, lambda: train_teacher.train(
-        round_cfg(cfg, '', init_from), mix, out_dir, labeled_list),
-        final_checkpoint_of(f'teacher_{mix}', cfg))
+        round_cfg(cfg, '', init_from), mix, out_dir), final_checkpoint_of(name, cfg))
     return ckpt
 
 
-def run_baselines(cfg, manifest, exp_dir, labeled_list, imagenet):
+def run_baselines(cfg, manifest, exp_dir, imagenet):
     """Both baselines, trained (unless finished before) and evaluated: {name: primary mIoU}.
     The source-only model starts from `imagenet`, the target-only one where the rounds' models
     start (with TRAIN.SOURCE_PRETRAINING, the source-only model)."""
     inits = {'target_only': cfg.TRAIN.RESTORE_FROM, 'source_only': imagenet}
     scores = {}
     for name, init_from in inits.items():
-        ckpt = train_baseline(cfg, manifest, exp_dir, name, labeled_list, init_from)
+        ckpt = train_baseline(cfg, manifest, exp_dir, name, init_from)
         scores[name] = evaluate_step(cfg, manifest, f'baselines/eval_{name}', ckpt,
                                      os.path.join(exp_dir, 'baselines', f'eval_{name}.json'),
                                      save_pred=name == 'target_only')
@@ -286,16 +278,12 @@ def main(args):
         if not (args.checkpoint and args.pseudo_dir):
             raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')
         return pseudo_labels(cfg, args.checkpoint, args.pseudo_dir)
-    labeled_list = args.labeled_list or (
-        os.path.join(LIST_DIR, subset_filename(args.num_labeled)) if args.num_labeled
-        else cfg.DATA_LIST_TARGET_LABELED)
-    labeled_names = read_list(labeled_list)
+    labeled_names = read_list(cfg.DATA_LIST_TARGET_LABELED)
     rounds = args.rounds or cfg.TRAIN.ROUNDS or default_rounds(cfg, labeled_names)
     budget = len(labeled_names)
     exp_dir = args.exp_dir or os.path.join(
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
-    settings = {**run_settings(cfg, labeled_list=labeled_list), 'rounds': rounds,
-                'baselines': args.baselines}
+    settings = {**run_settings(cfg), 'rounds': rounds, 'baselines': args.baselines}
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, _ = init_distributed()
     # The whole pipeline's folder is this run's, besides each stage's own in it.
@@ -307,13 +295,12 @@ def main(args):
             # ones, and the student, which never sees a source label, would start furthest
             # behind.
             cfg.TRAIN.RESTORE_FROM = train_baseline(cfg, manifest, exp_dir, 'source_only',
-                                                    labeled_list, imagenet)
-        baselines = run_baselines(cfg, manifest, exp_dir, labeled_list, imagenet) \
+                                                    imagenet)
+        baselines = run_baselines(cfg, manifest, exp_dir, imagenet) \
             if args.baselines else None
         rows = []
         for r in range(1, rounds + 1):
-            scores = run_round(cfg, manifest, exp_dir, r, rounds, labeled_list,
-                               cfg.TRAIN.ROUND_INIT)
+            scores = run_round(cfg, manifest, exp_dir, r, rounds)
             rows.append({'round': r, **scores})
         return write_table(exp_dir, rows, cfg, baselines) if rank == 0 else None
 

@@ -25,6 +25,9 @@ from utils.errors import run_cli
 from utils.run_dir import RunDir, dataset_roots, run_settings
 from utils.trainer import LossPart, Trainer, init_weights
 
+# The stage (checkpoint, folder, chart and table name) each mix trains.
+STAGES = {'region': 'teacher_rl', 'sample': 'teacher_sl', 'target': 'target_only',
+          'source': 'source_only'}
 TERMS = {'region': ('loss_seg_mix_main', 'loss_seg_mix_aux'),
          'sample': ('loss_seg_src_main', 'loss_seg_src_aux', 'loss_seg_trg_main',
                     'loss_seg_trg_aux'),
@@ -35,23 +38,23 @@ TERMS = {'region': ('loss_seg_mix_main', 'loss_seg_mix_aux'),
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--mix', choices=sorted(TERMS), required=True)
-    parser.add_argument('--labeled_list', default=None,
-                        help='labeled target list D_T (default: cfg.DATA_LIST_TARGET_LABELED)')
-    parser.add_argument('--out_dir', default=None, help='default: EXP_ROOT/teacher_MIX')
+    parser.add_argument('--out_dir', default=None,
+                        help='default: EXP_ROOT/teacher_rl, teacher_sl, target_only or '
+                             'source_only')
     parser.add_argument('--restore_from', default=None,
                         help="initial weights (default: cfg.TRAIN.RESTORE_FROM; '' = random)")
-    add_config_args(parser)
+    add_config_args(parser, labeled_args=True)
     return parser.parse_args(argv)
 
 
-def data_streams(cfg, mix, labeled_list):
+def data_streams(cfg, mix):
     """The streams a step of `mix` draws from, and how a step's sample is built from them."""
     mean = cfg.TRAIN.IMG_MEAN
     streams = {}
     if mix in ('region', 'sample', 'source'):
         streams['source'] = source_dataset(cfg)
     if mix in ('region', 'sample', 'target'):
-        streams['target'] = target_labeled_dataset(cfg, labeled_list)
+        streams['target'] = target_labeled_dataset(cfg)
     transfer = cfg.TRAIN.COLOR_TRANSFER and mix in ('region', 'sample')
     if transfer:
         streams['reference'] = target_unlabeled_dataset(cfg)
@@ -85,19 +88,19 @@ def main(args):
     cfg = cfg_from_args(args)
     if args.restore_from is not None:
         cfg.TRAIN.RESTORE_FROM = args.restore_from
-    out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, f'teacher_{args.mix}')
-    return train(cfg, args.mix, out_dir, args.labeled_list)
+    out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, STAGES[args.mix])
+    return train(cfg, args.mix, out_dir)
 
 
-def train(cfg, mix, out_dir, labeled_list=None):
+def train(cfg, mix, out_dir):
     """Train one teacher (or baseline) to cfg.TRAIN.EARLY_STOP; returns final.ckpt's path."""
-    streams, build, columns = data_streams(cfg, mix, labeled_list)
+    streams, build, columns = data_streams(cfg, mix)
     validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
 
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, group_size = init_distributed()
-    stage = f'teacher_{mix}'
-    settings = run_settings(cfg, labeled_list=labeled_list or cfg.DATA_LIST_TARGET_LABELED)
+    stage = STAGES[mix]
+    settings = run_settings(cfg)
     with RunDir(out_dir, stage, settings, rank, dataset_roots(cfg)):
         ms.set_seed(cfg.TRAIN.RANDOM_SEED)  # the random init is the same on every rank and rerun
         net = build_model(cfg)

@@ -52,7 +52,7 @@ def main():
             report(f'{mix}-level teacher', records(runs[mix]))
         student = os.path.join(tmp, 'student')
         distill.train(cfg, os.path.join(runs['region'], 'final.ckpt'),
-                      os.path.join(runs['sample'], 'final.ckpt'), student, '')
+                      os.path.join(runs['sample'], 'final.ckpt'), student)
         report('student', records(student))
 
 

@@ -65,7 +65,7 @@ def ensure_data(out_dir, num_images):
 
 def steps_per_second(cfg, mix, color_transfer, num_workers, num_steps):
     cfg.TRAIN.COLOR_TRANSFER = color_transfer
-    streams, build, columns = data_streams(cfg, mix, None)
+    streams, build, columns = data_streams(cfg, mix)
     loader = pipeline.train_loader(streams, build, columns, 1, 0, num_steps + 1,
                                    cfg.TRAIN.RANDOM_SEED, num_workers)
     batches = pipeline.iterate(loader)
@@ -78,7 +78,7 @@ def steps_per_second(cfg, mix, color_transfer, num_workers, num_steps):
 def direct_steps_per_second(cfg, mix, color_transfer, num_steps):
     """The same samples built in this process without MindSpore: the per-step Python cost."""
     cfg.TRAIN.COLOR_TRANSFER = color_transfer
-    streams, build, _ = data_streams(cfg, mix, None)
+    streams, build, _ = data_streams(cfg, mix)
     samples = pipeline.StepSamples(streams, build, cfg.TRAIN.RANDOM_SEED, num_steps + 1)
     samples[0]
     start = time.perf_counter()

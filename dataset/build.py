@@ -18,12 +18,12 @@ def source_dataset(cfg):
     return SynthiaDataset(cfg.DATA_DIRECTORY_SOURCE, cfg.DATA_LIST_SOURCE, size, mean)
 
 
-def target_labeled_dataset(cfg, list_path=None):
+def target_labeled_dataset(cfg):
     """D_T: the labeled Cityscapes train images of this label budget, plus (from round 2) the
     pseudo-labeled D_U of DATA_DIRECTORY_PSEUDO, less the images D_T labels already; then
     TRAIN.LABELED_SHARE of the draws are ground truth (GroundTruthShare)."""
     labeled = CityscapesDataset(cfg.DATA_DIRECTORY_TARGET,
-                                list_path or cfg.DATA_LIST_TARGET_LABELED, 'train',
+                                cfg.DATA_LIST_TARGET_LABELED, 'train',
                                 cfg.TRAIN.INPUT_SIZE_TARGET, cfg.TRAIN.IMG_MEAN, cfg.TEST.INFO)
     if not cfg.DATA_DIRECTORY_PSEUDO:
         return labeled

@@ -31,7 +31,7 @@ def main(out_dir, batch_size, cfg_files):
                               'TRAIN.LEARNING_RATE=0.01'])
     setup_device('CPU', 'GRAPH')
     rank, size = init_distributed()
-    streams, build, columns = data_streams(cfg, 'target', None)
+    streams, build, columns = data_streams(cfg, 'target')
     ms.set_seed(0)
     net = build_model(cfg)
 

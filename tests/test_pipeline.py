@@ -68,7 +68,7 @@ def cfg(generated):
 @pytest.mark.parametrize('color_transfer', [False, True])
 def test_sample_level_pairs_one_source_and_one_target(cfg, color_transfer):
     cfg.TRAIN.COLOR_TRANSFER = color_transfer
-    streams, build, columns = data_streams(cfg, 'sample', None)
+    streams, build, columns = data_streams(cfg, 'sample')
     assert columns == ['image_src', 'label_src', 'image_trg', 'label_trg']
     assert set(streams) == {'source', 'target'} | ({'reference'} if color_transfer else set())
     samples = StepSamples(streams, build, SEED, 4)
@@ -104,7 +104,7 @@ def _changed_box(changed):
 
 def test_region_mixed_batches_are_target_sized_pastes_of_a_source_crop(cfg):
     cfg.TRAIN.COLOR_TRANSFER = False
-    streams, build, columns = data_streams(cfg, 'region', None)
+    streams, build, columns = data_streams(cfg, 'region')
     samples = StepSamples(streams, build, SEED, 8)
     mean = cfg.TRAIN.IMG_MEAN
     trg_w, trg_h = cfg.TRAIN.INPUT_SIZE_TARGET
@@ -144,7 +144,7 @@ def test_region_mixed_batches_are_target_sized_pastes_of_a_source_crop(cfg):
 
 def test_same_stream_with_any_workers_and_on_resume(cfg):
     cfg.TRAIN.COLOR_TRANSFER = True
-    streams, build, columns = data_streams(cfg, 'region', None)
+    streams, build, columns = data_streams(cfg, 'region')
     full = _run(streams, build, columns, 0, 6, batch_size=2)
     _assert_same_batches(full, _run(streams, build, columns, 0, 6, batch_size=2, num_workers=2))
     # A run resumed at step 4 sees what the uninterrupted run saw from step 4 on.
@@ -154,7 +154,7 @@ def test_same_stream_with_any_workers_and_on_resume(cfg):
 
 
 def test_seeded_per_step(cfg):
-    streams, build, columns = data_streams(cfg, 'region', None)
+    streams, build, columns = data_streams(cfg, 'region')
     first = _run(streams, build, columns, 0, 3, seed=7)
     _assert_same_batches(first, _run(streams, build, columns, 0, 3, seed=7))
     other = _run(streams, build, columns, 0, 3, seed=8)
@@ -279,11 +279,11 @@ def test_rounds_after_the_first_draw_half_their_targets_from_ground_truth(genera
         (pseudo_dir / 'labels' / name).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.zeros((64, 128), np.uint8)).save(pseudo_dir / 'labels' / name)
     (pseudo_dir / 'list.txt').write_text('\n'.join(names) + '\n')
-    cfg.DATA_DIRECTORY_PSEUDO = str(pseudo_dir)
-    stream = target_labeled_dataset(cfg, str(labeled_list))
+    cfg.DATA_DIRECTORY_PSEUDO, cfg.DATA_LIST_TARGET_LABELED = str(pseudo_dir), str(labeled_list)
+    stream = target_labeled_dataset(cfg)
     assert stream.names == names[:4] + names[4:]       # D_T's images have no pseudo copy
     drawn = [stream.draw(g, SEED) for g in range(400)]
     assert sum(i < 4 for i in drawn) == 200
     cfg.TRAIN.LABELED_SHARE = 0.0                      # the old rule: uniform over the union
-    uniform = target_labeled_dataset(cfg, str(labeled_list))
+    uniform = target_labeled_dataset(cfg)
     assert 125 <= sum(uniform.draw(g, SEED) < 4 for g in range(400)) <= 140  # 4 of 12

@@ -112,7 +112,7 @@ def test_a_folder_of_another_stage_is_refused(generated, region_copy):
     before = snapshot(region_copy)
     one_line_error(run_script('train_teacher.py', *teacher_args(data_cfg, region_copy,
                                                                 'target')),
-                   'teacher_region', 'teacher_target')
+                   'teacher_rl', 'target_only')
     assert snapshot(region_copy) == before
 
 
@@ -140,7 +140,7 @@ def test_a_cut_final_checkpoint_is_not_finished_and_leftovers_go(generated, regi
     final = region_copy / 'final.ckpt'
     with open(final, 'r+b') as f:
         f.truncate(os.path.getsize(final) // 2)
-    assert final_checkpoint_problem(str(final), 'teacher_region', 4) is not None
+    assert final_checkpoint_problem(str(final), 'teacher_rl', 4) is not None
     leftovers = [region_copy / 'checkpoints' / '.iter_000004.ckpt.abcd_123.tmp.tmp',
                  region_copy / '.final.ckpt.x1y2z3w4.tmp.ckpt']
     for path in leftovers:
@@ -150,7 +150,7 @@ def test_a_cut_final_checkpoint_is_not_finished_and_leftovers_go(generated, regi
     train_teacher.main(train_teacher.parse_args(teacher_args(data_cfg, region_copy, 'region')))
     out, err = capfd.readouterr()
     assert 'resumed from' in out and 'already finished' not in out
-    assert final_checkpoint_problem(str(final), 'teacher_region', 4) is None
+    assert final_checkpoint_problem(str(final), 'teacher_rl', 4) is None
     assert not any(path.exists() for path in leftovers) and kept.exists()
     # (7b) a resume loads the optimizer state without MindSpore's "not loaded" warning
     assert 'not loaded' not in out + err
@@ -228,7 +228,7 @@ def test_ctrl_c_says_how_to_resume(generated, tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     last = err.strip().splitlines()[-1]
-    assert last.startswith('interrupted: [teacher_target] stopped at iteration'), err[-2000:]
+    assert last.startswith('interrupted: [target_only] stopped at iteration'), err[-2000:]
     assert 'the same command resumes from iteration' in last and 'iter_0000' in last
 
 

@@ -142,3 +142,21 @@ def test_multi_device_recipe(tiny_cfg):
     assert (fewer.TRAIN.MAX_ITERS, fewer.TRAIN.EARLY_STOP, fewer.TRAIN.SAVE_PRED_EVERY,
             fewer.TRAIN.EVAL_EVERY) == (31250, 15000, 250, 0)
     assert '15000 steps' in note and tiny_cfg.TRAIN.EARLY_STOP == 120000  # not changed in place
+
+
+def test_labeled_list_is_the_d_t_everything_reads(generated, tmp_path):
+    """--labeled_list sets DATA_LIST_TARGET_LABELED: D_U less D_T leaves out the D_T in use
+    (with the generated data's default D_T, every train image, nothing would be left)."""
+    root, data_cfg = generated
+    with open(os.path.join(root, 'cityscapes', 'cityscapes_list', 'train.txt')) as f:
+        names = f.read().split()
+    labeled = tmp_path / 'labeled_4.txt'
+    labeled.write_text('\n'.join(names[:4]) + '\n')
+    out = tmp_path / 'rl'
+    result = run_script('train_teacher.py', *teacher_args(
+        data_cfg, out, 'region', 'TRAIN.EARLY_STOP=1', 'TRAIN.MAX_ITERS=1',
+        'EXCLUDE_LABELED_FROM_UNLABELED=True'), '--labeled_list', labeled)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import yaml
+    written = yaml.safe_load((out / 'config.yaml').read_text())
+    assert written['DATA_LIST_TARGET_LABELED'] == str(labeled)
