@@ -19,7 +19,7 @@ import time
 
 import distill
 import train_teacher
-from config import add_config_args, cfg_from_args
+from config import add_config_args, cfg_from_args, get_cfg, merge_into
 from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
 from eval import evaluate_checkpoint
@@ -28,7 +28,7 @@ from utils.charts import miou_per_round_chart
 from utils.checkpoint import final_checkpoint_problem, load_net_checkpoint, read_checkpoint
 from utils.device import setup_device
 from utils.distributed import barrier, current_rank, init_distributed
-from utils.errors import ConfigError, DDMError, run_cli
+from utils.errors import ConfigError, DataError, DDMError, run_cli
 from utils.func import primary_metric
 from utils.pseudo_label import generate_pseudo_labels
 from utils.run_dir import RunDir, dataset_roots, run_settings
@@ -117,6 +117,16 @@ class Manifest:
         if self.rank == 0:
             print(f'[pipeline] {name}: {what}', flush=True)
             atomic_write_json(self.path, self.data)
+
+
+def read_run_cfg(exp_dir):
+    """The config a pipeline run in `exp_dir` was made with (its manifest's settings)."""
+    path = os.path.join(exp_dir, 'manifest.json')
+    if not os.path.isfile(path):
+        raise DataError(f'{exp_dir}: no manifest.json (not a self_train.py run folder)')
+    cfg = get_cfg()
+    merge_into(cfg, read_manifest(path)['settings']['cfg'], source=path)
+    return cfg
 
 
 def final_checkpoint_of(stage, cfg):

@@ -9,7 +9,6 @@ predictions of every evaluation (roundR/eval_MODEL_pred/color/, baselines/eval_t
 present when the run had --baselines). Writes EXP_DIR/figures/roundR.png.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -17,8 +16,8 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from config import get_cfg, merge_into  # noqa: E402
 from dataset.cityscapes import cityscapes_val  # noqa: E402
+from self_train import read_run_cfg  # noqa: E402
 from dataset.base_dataset import load_class_info  # noqa: E402
 from utils.charts import font  # noqa: E402
 from utils.errors import DataError, run_cli  # noqa: E402
@@ -39,18 +38,6 @@ def parse_args(argv=None):
     parser.add_argument('--num_images', type=int, default=4)
     parser.add_argument('--panel_width', type=int, default=512)
     return parser.parse_args(argv)
-
-
-def run_cfg(exp_dir):
-    """The config the run was made with (its manifest's settings)."""
-    path = os.path.join(exp_dir, 'manifest.json')
-    if not os.path.isfile(path):
-        raise DataError(f'{exp_dir}: no manifest.json (not a self_train.py run folder)')
-    with open(path) as f:
-        settings = json.load(f)['settings']
-    cfg = get_cfg()
-    merge_into(cfg, settings['cfg'], source=path)
-    return cfg
 
 
 def prediction_dir(exp_dir, round_idx, panel):
@@ -90,7 +77,7 @@ def round_figure(exp_dir, round_idx, dataset, indices, palette, panel_width):
 
 
 def main(args):
-    cfg = run_cfg(args.exp_dir)
+    cfg = read_run_cfg(args.exp_dir)
     # Images at the labels' size (TEST.OUTPUT_SIZE), where the predictions were written.
     cfg.TEST.INPUT_SIZE = cfg.TEST.OUTPUT_SIZE
     dataset = cityscapes_val(cfg, cfg.DATA_DIRECTORY_TARGET)
