@@ -124,16 +124,16 @@ def train(cfg, teacher_rl, teacher_sl, out_dir):
     random) or, as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
     student_init = {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': teacher_rl,
                     'teacher_sl': teacher_sl}[cfg.TRAIN.STUDENT_INIT]
-    streams = {'target': target_labeled_dataset(cfg),
-               'unlabeled': target_unlabeled_dataset(cfg)}
-    build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
-    validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
-
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, group_size = init_distributed()
     settings = run_settings(cfg, teacher_rl=teacher_rl, teacher_sl=teacher_sl,
                             student_init=student_init)
+    # The folder first: an unusable one fails before the data sets are read.
     with RunDir(out_dir, 'student', settings, rank, dataset_roots(cfg)):
+        streams = {'target': target_labeled_dataset(cfg),
+                   'unlabeled': target_unlabeled_dataset(cfg)}
+        build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
+        validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
         teachers = [frozen_teacher(cfg, teacher_rl, 'teacher_rl'),
                     frozen_teacher(cfg, teacher_sl, 'teacher_sl')]
         if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,

@@ -94,14 +94,13 @@ def main(args):
 
 def train(cfg, mix, out_dir):
     """Train one teacher (or baseline) to cfg.TRAIN.EARLY_STOP; returns final.ckpt's path."""
-    streams, build, columns = data_streams(cfg, mix)
-    validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
-
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
     rank, group_size = init_distributed()
     stage = STAGES[mix]
-    settings = run_settings(cfg)
-    with RunDir(out_dir, stage, settings, rank, dataset_roots(cfg)):
+    # The folder first: an unusable one fails before the data sets are read.
+    with RunDir(out_dir, stage, run_settings(cfg), rank, dataset_roots(cfg)):
+        streams, build, columns = data_streams(cfg, mix)
+        validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
         ms.set_seed(cfg.TRAIN.RANDOM_SEED)  # the random init is the same on every rank and rerun
         net = build_model(cfg)
         init_weights(net, cfg.TRAIN.RESTORE_FROM)
