@@ -1,5 +1,5 @@
 """LAB colour transfer: agreement with the released algorithm (scikit-image) on real photos and
-recoloured copies of them, and flat channels."""
+recoloured copies of them, flat channels, and the pipeline's order (transfer, then resize)."""
 import os
 import warnings
 
@@ -8,8 +8,13 @@ import pytest
 from PIL import Image
 from skimage import color
 
-from conftest import FIXTURES
+from config import get_cfg
+from conftest import FIXTURES, TINY_CFG
+from dataset.base_dataset import resize_image, to_network_input
+from dataset.build import source_dataset, target_unlabeled_dataset
 from dataset.color_transfer import lab_color_transfer, lab_stats, rgb_to_lab
+from dataset.pipeline import StepSamples
+from train_teacher import data_streams
 
 PHOTOS = {'demo': 'cityscapes_demo_1024x512.png',
           'sample': 'cityscapes_sample/leftImg8bit/val/frankfurt/'
@@ -118,3 +123,32 @@ def test_rejects_non_uint8_rgb(photos):
         lab_color_transfer(photo.astype(np.float32), photo)
     with pytest.raises(ValueError, match='ref_rgb'):
         lab_color_transfer(photo, photo[..., 0])
+
+
+def test_pipeline_transfers_at_native_size_then_resizes(generated):
+    # Training sizes below the generated images' (source 160x96, target 128x64), so resizing
+    # before the transfer, or a reference's statistics taken after resizing, would show.
+    cfg = get_cfg([TINY_CFG, generated[1]])
+    cfg.TRAIN.COLOR_TRANSFER = True
+    cfg.TRAIN.INPUT_SIZE_SOURCE, cfg.TRAIN.INPUT_SIZE_TARGET = [144, 80], [112, 56]
+    streams, build, _ = data_streams(cfg, 'sample', None)
+    samples = StepSamples(streams, build, 1234, 3)
+    source, references = source_dataset(cfg), target_unlabeled_dataset(cfg)
+    mean = cfg.TRAIN.IMG_MEAN
+    for m in range(3):
+        indices = samples.item_indices(m)
+        native, label = source.load(indices['source'], resize=False)
+        reference = references.load(indices['reference'], resize=False)[0]
+        assert native.shape == (96, 160, 3) and reference.shape == (64, 128, 3)
+        expected = resize_image(lab_color_transfer(native, reference), (144, 80))
+        image_src, label_src = samples[m][:2]
+        np.testing.assert_array_equal(image_src, to_network_input(expected, mean))
+        np.testing.assert_array_equal(label_src, label)   # labels untouched
+        np.testing.assert_array_equal(label_src, source.load(indices['source'])[1])
+        resized_first = lab_color_transfer(source.load(indices['source'])[0],
+                                           references.load(indices['reference'])[0])
+        assert not np.array_equal(image_src, to_network_input(resized_first, mean))
+        # The reference's statistics are computed once and kept.
+        stats = streams['reference'].load(indices['reference'])
+        assert stats is streams['reference'].load(indices['reference'])
+        np.testing.assert_array_equal(stats[0], lab_stats(reference)[0])
