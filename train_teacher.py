@@ -57,12 +57,15 @@ def data_streams(cfg, mix):
         streams['target'] = target_labeled_dataset(cfg)
     transfer = cfg.TRAIN.COLOR_TRANSFER and mix in ('region', 'sample')
     if transfer:
-        streams['reference'] = target_unlabeled_dataset(cfg)
+        # As released, colour transfer works at the images' native sizes; the build resizes.
+        streams['source'] = pipeline.NativeSizeImages(streams['source'])
+        streams['reference'] = pipeline.ColorReferences(target_unlabeled_dataset(cfg))
+    source_size = cfg.TRAIN.INPUT_SIZE_SOURCE
     build = {'region': functools.partial(pipeline.region_mixed_sample, mean=mean,
-                                         color_transfer=transfer,
+                                         color_transfer=transfer, source_size=source_size,
                                          area_range=cfg.TRAIN.MIX_AREA_RANGE),
              'sample': functools.partial(pipeline.sample_level_pair, mean=mean,
-                                         color_transfer=transfer),
+                                         color_transfer=transfer, source_size=source_size),
              'target': functools.partial(pipeline.labeled_sample, mean=mean, stream='target'),
              'source': functools.partial(pipeline.labeled_sample, mean=mean, stream='source'),
              }[mix]

@@ -6,9 +6,11 @@ Writes (or, with --data, reuses) generated images in the real layouts and sizes:
 2048x1024 and GTA5 1914x1052 PNGs. Then runs `dataset.pipeline.train_loader` as
 train_teacher.py builds it (`data_streams`), at the default config's sizes (GTA5 resized to
 1280x720, Cityscapes to 1024x512), batch 1, for each stage's stream: target-only, sample-level
-pairs and region mix, without and with LAB colour transfer, with 1 and 2 workers. Prints
-steps/s, the best of --repeats runs (other jobs share the cores); the first step (worker
-start-up) of each run is left out of the timing. The `no loader` column builds the same
+pairs and region mix, without and with LAB colour transfer ("on": every reference's LAB
+statistics still to compute, as early in a run; "on, cached": all of them computed, as once
+each reference has been drawn), with 1 and 2 workers. Prints steps/s, the best of --repeats
+runs (other jobs share the cores); the first step (worker start-up) of each run is left out
+of the timing. The `no loader` column builds the same
 samples in this process without MindSpore (decode, resize, colour transfer, mixing, CHW
 float): what one core can feed.
 """
@@ -29,11 +31,10 @@ from train_teacher import data_streams  # noqa: E402
 
 CITYSCAPES_SIZE, GTA5_SIZE = (2048, 1024), (1914, 1052)
 # (stream, colour transfer): target-only training never transfers colours.
-CASES = [('target', False), ('sample', False), ('sample', True), ('region', False),
-         ('region', True)]
-# Images decoded per step: source, target, and the colour-transfer reference.
-IMAGES_PER_STEP = {('target', False): 1, ('sample', False): 2, ('sample', True): 3,
-                   ('region', False): 2, ('region', True): 3}
+CASES = [('target', 'off'), ('sample', 'off'), ('sample', 'on'), ('sample', 'on, cached'),
+         ('region', 'off'), ('region', 'on'), ('region', 'on, cached')]
+# Images decoded per step: source, target, and the colour-transfer reference if not cached.
+IMAGES_PER_STEP = {'target': 1, 'off': 2, 'on': 3, 'on, cached': 2}
 
 
 def parse_args(argv=None):
@@ -63,9 +64,19 @@ def ensure_data(out_dir, num_images):
     return overlay
 
 
-def steps_per_second(cfg, mix, color_transfer, num_workers, num_steps):
-    cfg.TRAIN.COLOR_TRANSFER = color_transfer
+def stage_streams(cfg, mix, transfer):
+    """data_streams for `mix`; with transfer 'on, cached' every reference's LAB statistics are
+    computed first (the loader's workers inherit them)."""
+    cfg.TRAIN.COLOR_TRANSFER = transfer != 'off'
     streams, build, columns = data_streams(cfg, mix)
+    if transfer == 'on, cached':
+        for index in range(len(streams['reference'])):
+            streams['reference'].load(index)
+    return streams, build, columns
+
+
+def steps_per_second(cfg, mix, transfer, num_workers, num_steps):
+    streams, build, columns = stage_streams(cfg, mix, transfer)
     loader = pipeline.train_loader(streams, build, columns, 1, 0, num_steps + 1,
                                    cfg.TRAIN.RANDOM_SEED, num_workers)
     batches = pipeline.iterate(loader)
@@ -75,10 +86,9 @@ def steps_per_second(cfg, mix, color_transfer, num_workers, num_steps):
     return count / (time.perf_counter() - start)
 
 
-def direct_steps_per_second(cfg, mix, color_transfer, num_steps):
+def direct_steps_per_second(cfg, mix, transfer, num_steps):
     """The same samples built in this process without MindSpore: the per-step Python cost."""
-    cfg.TRAIN.COLOR_TRANSFER = color_transfer
-    streams, build, _ = data_streams(cfg, mix)
+    streams, build, _ = stage_streams(cfg, mix, transfer)
     samples = pipeline.StepSamples(streams, build, cfg.TRAIN.RANDOM_SEED, num_steps + 1)
     samples[0]
     start = time.perf_counter()
@@ -119,8 +129,9 @@ def main(args):
             rates = [max(measure() for _ in range(args.repeats)) for measure in measures]
             name = {'target': 'target only', 'sample': 'sample-level pairs',
                     'region': 'region mix'}[mix]
-            print(f'| {name} | {"on" if transfer else "off"} | {IMAGES_PER_STEP[mix, transfer]} '
-                  f'| ' + ' | '.join(f'{r:.2f}' for r in rates) + ' |', flush=True)
+            images = IMAGES_PER_STEP['target' if mix == 'target' else transfer]
+            print(f'| {name} | {transfer} | {images} | '
+                  + ' | '.join(f'{r:.2f}' for r in rates) + ' |', flush=True)
 
 
 if __name__ == '__main__':

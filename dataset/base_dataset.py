@@ -2,7 +2,8 @@
 
 A dataset maps an index to an RGB uint8 image and a train-id label (uint8, 255 = ignore),
 both resized to the configured sizes (`load`), or to the network's input: CHW float32, BGR,
-mean subtracted (`__getitem__`). Mixing and colour transfer work on the `load` form.
+mean subtracted (`__getitem__`). Mixing works on the `load` form; colour transfer on the
+image at its native size (`load(index, resize=False)`), resized after it (`resize_image`).
 """
 import json
 import os
@@ -63,6 +64,13 @@ def read_label_ids(path):
         raise DataError(f'{path}: a label has one channel of ids, this one has '
                         f'{label_ids.shape[2]} (a colour image?)')
     return label_ids
+
+
+def resize_image(rgb, size):
+    """HWC uint8 RGB at `size` (w, h), bicubic as released; returned as is if already that size."""
+    if rgb.shape[1::-1] == tuple(size):
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize(tuple(size), Image.BICUBIC))
 
 
 def to_network_input(rgb, mean):
@@ -153,20 +161,21 @@ class BaseDataset(ABC):
     def __len__(self):
         return len(self.names)
 
-    def load(self, index):
-        """(RGB uint8 HWC image, uint8 train-id label or None) at the configured sizes."""
+    def load(self, index, resize=True):
+        """(RGB uint8 HWC image, uint8 train-id label or None) at the configured sizes; with
+        resize=False the image keeps its native size (colour transfer works there)."""
         name = self.names[index]
-        image = read_image(self.image_path(name))
-        own_size = image.size
-        if image.size != self.image_size:
-            image = image.resize(self.image_size, Image.BICUBIC)
+        image = np.asarray(read_image(self.image_path(name)))
+        own_size = image.shape[1::-1]
+        if resize:
+            image = resize_image(image, self.image_size)
         if not self.labeled:
-            return np.asarray(image), None
+            return image, None
         label = self.read_label(self.label_path(name))
         self.check_label_size(name, own_size, label)
         if label.shape[::-1] != self.label_size:
             label = np.asarray(Image.fromarray(label).resize(self.label_size, Image.NEAREST))
-        return np.asarray(image), label
+        return image, label
 
     def __getitem__(self, index):
         image, label = self.load(index)

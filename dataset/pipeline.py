@@ -16,8 +16,8 @@ from fractions import Fraction
 import mindspore.dataset as ds
 import numpy as np
 
-from dataset.base_dataset import to_network_input
-from dataset.color_transfer import lab_color_transfer
+from dataset.base_dataset import resize_image, to_network_input
+from dataset.color_transfer import lab_stats, match_lab_stats
 from dataset.mixing import region_mix_pair
 from utils.errors import DataError
 
@@ -81,9 +81,9 @@ def draw(dataset, g, seed):
 class StepSamples:
     """Random-access source: sample m of this shard, built from one item of each stream.
 
-    `streams` maps a name to a dataset; `build(rng, items)` turns the loaded
-    `{name: (rgb, label)}` into the stage's columns. Stream i draws its own permutation
-    (seed + i), so streams of different lengths cycle independently.
+    `streams` maps a name to a dataset (anything with `len` and `load(index)`);
+    `build(rng, items)` turns the loaded `{name: item}` into the stage's columns. Stream i
+    draws its own permutation (seed + i), so streams of different lengths cycle independently.
     """
 
     def __init__(self, streams, build, seed, num_samples, num_shards=1, shard_id=0):
@@ -155,13 +155,47 @@ def iterate(loader):
         iterator.stop()
 
 
-# What each stage's step consumes. `items` holds (RGB uint8 image, train-id label) per stream;
-# the `reference` stream (random unlabeled target images) feeds colour transfer.
+# The two streams of colour transfer. As released, the source image is matched to the
+# reference at both images' native sizes and resized afterwards.
 
-def _source_image(items, color_transfer):
+class NativeSizeImages:
+    """A labeled stream whose images keep their native size (labels are resized as usual)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def load(self, index):
+        return self.dataset.load(index, resize=False)
+
+
+class ColorReferences:
+    """The `reference` stream: item i is the LAB (mean, std) of image i of `dataset` at its
+    native size. They are fixed, so each process computes an image's once and keeps them (a
+    data worker fills its own cache; it inherits what the main process had computed)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+        self.stats = {}
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def load(self, index):
+        if index not in self.stats:
+            self.stats[index] = lab_stats(self.dataset.load(index, resize=False)[0])
+        return self.stats[index]
+
+
+# What each stage's step consumes. `items` holds (RGB uint8 image, train-id label) per stream,
+# and the `reference` stream's LAB (mean, std) when colour transfer is on.
+
+def _source_image(items, color_transfer, source_size):
     image, label = items['source']
-    if color_transfer:
-        image = lab_color_transfer(image, items['reference'][0])
+    if color_transfer:  # the image is at its native size (NativeSizeImages)
+        image = resize_image(match_lab_stats(image, *items['reference']), source_size)
     return image, label
 
 
@@ -171,18 +205,18 @@ def labeled_sample(rng, items, mean, stream='target'):
     return to_network_input(image, mean), label.astype(np.int32)
 
 
-def region_mixed_sample(rng, items, mean, color_transfer, area_range):
+def region_mixed_sample(rng, items, mean, color_transfer, source_size, area_range):
     """Stage 1a: a box of the (colour-transferred, cropped) source pasted into the target."""
-    source_image, source_label = _source_image(items, color_transfer)
+    source_image, source_label = _source_image(items, color_transfer, source_size)
     target_image, target_label = items['target']
     image, label, _ = region_mix_pair(rng, source_image, source_label, target_image,
                                       target_label, area_range)
     return to_network_input(image, mean), label.astype(np.int32)
 
 
-def sample_level_pair(rng, items, mean, color_transfer):
+def sample_level_pair(rng, items, mean, color_transfer, source_size):
     """Stage 1b: one source and one target labeled image per step, each at its own size."""
-    source_image, source_label = _source_image(items, color_transfer)
+    source_image, source_label = _source_image(items, color_transfer, source_size)
     target_image, target_label = items['target']
     return (to_network_input(source_image, mean), source_label.astype(np.int32),
             to_network_input(target_image, mean), target_label.astype(np.int32))

@@ -1,84 +1,154 @@
-"""LAB colour transfer: the encoding, the matched statistics, and flat channels."""
+"""LAB colour transfer: agreement with the released algorithm (scikit-image) on real photos and
+recoloured copies of them, flat channels, and the pipeline's order (transfer, then resize)."""
 import os
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
+from skimage import color
 
-from dataset.color_transfer import lab_color_transfer, lab_to_rgb, rgb_to_lab
+from config import get_cfg
+from conftest import FIXTURES, TINY_CFG
+from dataset.base_dataset import resize_image, to_network_input
+from dataset.build import source_dataset, target_unlabeled_dataset
+from dataset.color_transfer import lab_color_transfer, lab_stats, rgb_to_lab
+from dataset.pipeline import StepSamples
+from train_teacher import data_streams
 
-PHOTO = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                     "shared", "fixtures", "cityscapes_demo_1024x512.png")
-TOLERANCE = 0.5  # LAB units, as documented in lab_color_transfer
-
-
-@pytest.fixture(scope="module")
-def photo():
-    return np.asarray(Image.open(PHOTO).convert("RGB"))
-
-
-def hue_rotated(rgb, shift=85):
-    hsv = np.asarray(Image.fromarray(rgb).convert("HSV")).copy()
-    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + shift) % 256
-    height, width = rgb.shape[:2]
-    return np.asarray(Image.frombytes("HSV", (width, height), hsv.tobytes()).convert("RGB"))
+PHOTOS = {'demo': 'cityscapes_demo_1024x512.png',
+          'sample': 'cityscapes_sample/leftImg8bit/val/frankfurt/'
+                    'frankfurt_000000_000294_leftImg8bit.png'}
 
 
-def gradient(height=360, width=640):
-    yy, xx = np.mgrid[0:height, 0:width]
-    return np.stack([xx * 255 // (width - 1), yy * 255 // (height - 1),
-                     255 - (xx + yy) * 255 // (height + width - 2)], axis=-1).astype(np.uint8)
+def released_stats(rgb):
+    """scikit-image's float64 LAB mean and numpy's (population) std per channel."""
+    lab = color.rgb2lab(rgb)
+    return lab.mean(axis=(0, 1)), lab.std(axis=(0, 1))
+
+
+def released_transfer(src, ref_mean, ref_std):
+    """The released rule with scikit-image: each LAB channel's mean and std moved to the
+    reference's, back to RGB, times 255, clipped, truncated to uint8."""
+    lab = color.rgb2lab(src)
+    lab = (lab - lab.mean(axis=(0, 1))) / lab.std(axis=(0, 1)) * ref_std + ref_mean
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # lab2rgb warns of the colours it clips (Z < 0)
+        rgb = color.lab2rgb(lab)
+    return np.clip(rgb * 255, 0, 255).astype(np.uint8)
 
 
 def colour_cast(rgb):
-    cast = Image.fromarray(rgb).resize((640, 360))
-    return np.clip(np.asarray(cast) * [0.6, 0.9, 1.3] + [30, 0, -10], 0, 255).astype(np.uint8)
+    return np.clip(rgb * [0.6, 0.9, 1.3] + [30, 0, -10], 0, 255).astype(np.uint8)
 
 
-def lab_stats(rgb):
-    lab = rgb_to_lab(rgb).reshape(-1, 3).astype(np.float64)
-    return lab.mean(axis=0), lab.std(axis=0)
+def warm(rgb):
+    return np.clip(rgb * [1.3, 1.0, 0.5] + [0, 10, 0], 0, 255).astype(np.uint8)
 
 
-def test_lab_decoding_matches_known_colours():
-    colours = np.array([[[255, 255, 255], [0, 0, 0], [128, 128, 128], [0, 0, 255]]], np.uint8)
-    lab = rgb_to_lab(colours)[0]
-    np.testing.assert_allclose(lab[0], [100, 0, 0], atol=0.5)
-    np.testing.assert_allclose(lab[1], [0, 0, 0], atol=0.5)
-    np.testing.assert_allclose(lab[2, 1:], [0, 0], atol=0.5)  # grey: a = b = 0
-    np.testing.assert_allclose(lab[3], [29.6, 68.3, -112.0], atol=1.5)  # sRGB blue, D50
-    # Round trip through 8-bit LAB: near-exact for greys; saturated gamut corners (blue)
-    # can move much further, which is why the statistics tolerance is stated separately.
-    round_trip = lab_to_rgb(lab[None]).astype(np.int32)
-    np.testing.assert_allclose(round_trip[:, :3], colours[:, :3], atol=2)
+def gamma(rgb):
+    return (255 * (rgb / 255.0) ** 2.2).astype(np.uint8)
 
 
-@pytest.mark.parametrize("make_source", [hue_rotated, lambda p: gradient(), colour_cast],
-                         ids=["hue_rotated", "gradient", "colour_cast"])
-def test_result_matches_reference_lab_statistics(photo, make_source):
-    source = make_source(photo)
+def hue_rotated(rgb, shift=85):
+    hsv = np.asarray(Image.fromarray(rgb).convert('HSV')).copy()
+    hsv[..., 0] = (hsv[..., 0].astype(np.int32) + shift) % 256
+    return np.asarray(Image.fromarray(hsv, 'HSV').convert('RGB'))
+
+
+RECOLOURINGS = {'colour_cast': colour_cast, 'warm': warm, 'gamma': gamma,
+                'hue_rotated': hue_rotated}
+
+
+@pytest.fixture(scope='module')
+def photos():
+    return {name: np.asarray(Image.open(os.path.join(FIXTURES, path)).convert('RGB'))
+            for name, path in PHOTOS.items()}
+
+
+def _assert_close_to_released(result, expected):
+    assert result.shape == expected.shape and result.dtype == np.uint8
+    difference = np.abs(result.astype(np.int32) - expected)
+    assert difference.max() <= 2 and difference.mean() < 0.5, \
+        (difference.max(), difference.mean())
+
+
+@pytest.mark.parametrize('recolour', sorted(RECOLOURINGS))
+@pytest.mark.parametrize('photo,other', [('demo', 'sample'), ('sample', 'demo')])
+def test_recoloured_source_matches_released_algorithm(photos, photo, other, recolour):
+    # A recoloured source onto a real Cityscapes reference, as in training.
+    source = RECOLOURINGS[recolour](photos[photo])
     source_before = source.copy()
-    result = lab_color_transfer(source, photo)
-    assert result.shape == source.shape and result.dtype == np.uint8
+    result = lab_color_transfer(source, photos[other])
     np.testing.assert_array_equal(source, source_before)
-    mean_ref, std_ref = lab_stats(photo)
-    mean_out, std_out = lab_stats(result)
-    np.testing.assert_allclose(mean_out, mean_ref, atol=TOLERANCE)
-    np.testing.assert_allclose(std_out, std_ref, atol=TOLERANCE)
+    _assert_close_to_released(result, released_transfer(source, *released_stats(photos[other])))
 
 
-def test_flat_source_only_moves_the_mean(photo):
+@pytest.mark.parametrize('recolour', sorted(RECOLOURINGS))
+@pytest.mark.parametrize('reference_photo', sorted(PHOTOS))
+def test_recoloured_reference_matches_released_algorithm(photos, reference_photo, recolour):
+    # A strongly coloured reference drives colours beyond the gamut, where the conversions'
+    # clipping has to agree too (the warm sample's yellow needs the clip of b).
+    reference = RECOLOURINGS[recolour](photos[reference_photo])
+    _assert_close_to_released(lab_color_transfer(photos['sample'], reference),
+                              released_transfer(photos['sample'], *released_stats(reference)))
+
+
+def test_lab_stats_are_the_exact_conversions(photos):
+    for got, expected in zip(lab_stats(photos['demo']), released_stats(photos['demo'])):
+        np.testing.assert_allclose(got, expected, atol=0.01)
+
+
+@pytest.mark.parametrize('photo', sorted(PHOTOS))
+def test_transfer_onto_itself_is_nearly_unchanged(photos, photo):
+    # The statistics are already the reference's; only the final truncation can move a
+    # pixel, by one level (the released code does the same).
+    difference = np.abs(lab_color_transfer(photos[photo], photos[photo]).astype(np.int32)
+                        - photos[photo])
+    assert difference.max() <= 1
+
+
+def test_flat_source_only_moves_the_mean(photos):
     flat = np.full((16, 24, 3), [200, 30, 40], np.uint8)
-    result = lab_color_transfer(flat, photo)
+    result = lab_color_transfer(flat, photos['demo'])
     assert (result == result[0, 0]).all()
-    mean_ref, _ = lab_stats(photo)
-    mean_out, std_out = lab_stats(result)
-    np.testing.assert_allclose(mean_out, mean_ref, atol=1.0)  # one 8-bit LAB step
-    np.testing.assert_allclose(std_out, 0, atol=1e-6)
+    reference_mean, _ = lab_stats(photos['demo'])
+    # Within the 8-bit rounding of the result's RGB (~0.5 LAB units a level here).
+    np.testing.assert_allclose(rgb_to_lab(result[:1, :1])[0, 0], reference_mean, atol=1.0)
 
 
-def test_rejects_non_uint8_rgb(photo):
-    with pytest.raises(ValueError, match="src_rgb"):
+def test_rejects_non_uint8_rgb(photos):
+    photo = photos['sample']
+    with pytest.raises(ValueError, match='src_rgb'):
         lab_color_transfer(photo.astype(np.float32), photo)
-    with pytest.raises(ValueError, match="ref_rgb"):
+    with pytest.raises(ValueError, match='ref_rgb'):
         lab_color_transfer(photo, photo[..., 0])
+
+
+def test_pipeline_transfers_at_native_size_then_resizes(generated):
+    # Training sizes below the generated images' (source 160x96, target 128x64), so resizing
+    # before the transfer, or a reference's statistics taken after resizing, would show.
+    cfg = get_cfg([TINY_CFG, generated[1]])
+    cfg.TRAIN.COLOR_TRANSFER = True
+    cfg.TRAIN.INPUT_SIZE_SOURCE, cfg.TRAIN.INPUT_SIZE_TARGET = [144, 80], [112, 56]
+    streams, build, _ = data_streams(cfg, 'sample')
+    samples = StepSamples(streams, build, 1234, 3)
+    source, references = source_dataset(cfg), target_unlabeled_dataset(cfg)
+    mean = cfg.TRAIN.IMG_MEAN
+    for m in range(3):
+        indices = samples.item_indices(m)
+        native, label = source.load(indices['source'], resize=False)
+        reference = references.load(indices['reference'], resize=False)[0]
+        assert native.shape == (96, 160, 3) and reference.shape == (64, 128, 3)
+        expected = resize_image(lab_color_transfer(native, reference), (144, 80))
+        image_src, label_src = samples[m][:2]
+        np.testing.assert_array_equal(image_src, to_network_input(expected, mean))
+        np.testing.assert_array_equal(label_src, label)   # labels untouched
+        np.testing.assert_array_equal(label_src, source.load(indices['source'])[1])
+        resized_first = lab_color_transfer(source.load(indices['source'])[0],
+                                           references.load(indices['reference'])[0])
+        assert not np.array_equal(image_src, to_network_input(resized_first, mean))
+        # The reference's statistics are computed once and kept.
+        stats = streams['reference'].load(indices['reference'])
+        assert stats is streams['reference'].load(indices['reference'])
+        np.testing.assert_array_equal(stats[0], lab_stats(reference)[0])

@@ -74,7 +74,11 @@ def test_gta5_resizes_image_and_label_of_different_sizes_alike(tmp_path):
     Image.fromarray(label).save(root / 'labels' / '00001.png')
     write_list(str(root / 'list.txt'), ['00001.png'])
 
-    rgb, train_ids = GTA5Dataset(str(root), str(root / 'list.txt'), (32, 16), MEAN, INFO).load(0)
+    dataset = GTA5Dataset(str(root), str(root / 'list.txt'), (32, 16), MEAN, INFO)
+    rgb, train_ids = dataset.load(0)
+    native, native_ids = dataset.load(0, resize=False)   # for colour transfer: labels as usual
+    np.testing.assert_array_equal(native, image)
+    np.testing.assert_array_equal(native_ids, train_ids)
     assert rgb.shape == (16, 32, 3) and rgb.dtype == np.uint8
     assert train_ids.shape == (16, 32) and train_ids.dtype == np.uint8
     expected = np.zeros((16, 32), np.uint8)

@@ -9,8 +9,8 @@ import pytest
 from config import get_cfg
 from conftest import TINY_CFG
 from dataset import pipeline
-from dataset.base_dataset import to_network_input
-from dataset.color_transfer import lab_color_transfer
+from dataset.base_dataset import resize_image, to_network_input
+from dataset.color_transfer import match_lab_stats
 from dataset.pipeline import StepSamples, epoch_index, iterate, train_loader
 from train_teacher import data_streams
 
@@ -85,9 +85,9 @@ def test_sample_level_pairs_one_source_and_one_target(cfg, color_transfer):
         indices = samples.item_indices(m)
         source_rgb, source_label = streams['source'].load(indices['source'])
         target_rgb, target_label = streams['target'].load(indices['target'])
-        if color_transfer:
-            source_rgb = lab_color_transfer(source_rgb, streams['reference'].load(
-                indices['reference'])[0])
+        if color_transfer:  # at the source's native size, then resized
+            source_rgb = resize_image(match_lab_stats(
+                source_rgb, *streams['reference'].load(indices['reference'])), (src_w, src_h))
         np.testing.assert_array_equal(batch['image_src'][0], to_network_input(source_rgb, mean))
         np.testing.assert_array_equal(batch['label_src'][0], source_label)
         np.testing.assert_array_equal(batch['image_trg'][0], to_network_input(target_rgb, mean))
