@@ -10,6 +10,7 @@ key's CHOICES or RANGES; anything else is a `ConfigError` naming the key and the
 Functions receive `cfg` as an argument; the module-level `cfg` is a copy of the defaults, kept
 for `from config import cfg` users.
 """
+import argparse
 import copy
 import os
 
@@ -17,6 +18,7 @@ import yaml
 from easydict import EasyDict
 
 from utils.errors import ConfigError
+from utils.serialization import dump_cfg, to_plain  # noqa: F401 (config.dump_cfg, config.to_plain)
 
 PROJECT_ROOT = os.path.dirname(os.path.abspath(__file__))
 LIST_DIR = os.path.join(PROJECT_ROOT, 'dataset', 'cityscapes_list')
@@ -273,25 +275,19 @@ def _describe(default):
     return type(default).__name__
 
 
-def to_plain(config):
-    """Plain dicts and lists, for YAML/JSON dumps and checkpoints."""
-    if isinstance(config, dict):
-        return {k: to_plain(v) for k, v in config.items()}
-    if isinstance(config, (tuple, list)):
-        return [to_plain(v) for v in config]
-    return config
+def parse_size(text):
+    """'1024x512' -> (1024, 512): width x height, the order of the config's sizes."""
+    width, sep, height = text.lower().partition('x')
+    if sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
+        return int(width), int(height)
+    raise argparse.ArgumentTypeError(f'expected WIDTHxHEIGHT such as 1024x512, got {text!r}')
 
 
-def dump_cfg(config, path):
-    """Write the effective config as YAML (atomically: a run dir never holds half a config)."""
-    from utils.serialization import atomic_write_text
-    atomic_write_text(path, yaml.safe_dump(to_plain(config), sort_keys=False))
-
-
-def add_config_args(parser, model_args=False, labeled_args=False):
+def add_config_args(parser, model_args=False, labeled_args=False, input_size=False):
     """The config options every script shares: --cfg, --device, --opts; with `model_args`
     also --num_classes and --device_id (the scripts that use a trained model); with
-    `labeled_args` --labeled_list and --num_labeled, which set DATA_LIST_TARGET_LABELED (D_T)."""
+    `labeled_args` --labeled_list and --num_labeled, which set DATA_LIST_TARGET_LABELED (D_T);
+    with `input_size` --input_size, the network's TEST.INPUT_SIZE (infer.py, export.py)."""
     parser.add_argument('--cfg', nargs='+', default=None,
                         help='YAML config overlays (configs/*.yaml), applied in order')
     parser.add_argument('--device', choices=('CPU', 'Ascend', 'GPU'), default=None,
@@ -301,6 +297,10 @@ def add_config_args(parser, model_args=False, labeled_args=False):
         parser.add_argument('--num_classes', type=int, choices=(19, 16), default=None,
                             help='19 (GTA5 models) or 16 (SYNTHIA models); '
                                  'default: cfg.NUM_CLASSES')
+    if input_size:
+        parser.add_argument('--input_size', type=parse_size, default=None, metavar='WxH',
+                            help='network input size, e.g. 1024x512 (export: the graph\'s fixed '
+                                 'size); default: cfg.TEST.INPUT_SIZE')
     if labeled_args:
         parser.add_argument('--labeled_list', default=None,
                             help='the labeled target list D_T (sets DATA_LIST_TARGET_LABELED)')
@@ -330,6 +330,8 @@ def cfg_from_args(args):
     elif getattr(args, 'num_labeled', None):
         config.DATA_LIST_TARGET_LABELED = os.path.join(  # dataset/subsets.py's name
             LIST_DIR, f'train_labeled_{args.num_labeled}.txt')
+    if getattr(args, 'input_size', None):
+        config.TEST.INPUT_SIZE = tuple(args.input_size)
     if getattr(args, 'num_classes', None):
         config.NUM_CLASSES = args.num_classes
         config.TEST.INFO = os.path.join(LIST_DIR, 'info_16.json' if args.num_classes == 16

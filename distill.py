@@ -15,19 +15,18 @@ import functools
 import os
 
 import mindspore as ms
-from mindspore import nn, ops
 
 from config import add_config_args, cfg_from_args
 from dataset import pipeline
 from dataset.build import target_labeled_dataset, target_unlabeled_dataset, val_dataset
+from engine.run_dir import RunDir, dataset_roots, run_settings
+from engine.trainer import LossPart, Trainer, init_weights
 from net.deeplabv2_mindspore import build_model, upsample
 from net.loss import kl_distill, seg_loss
-from utils.checkpoint import load_net_checkpoint
+from net.predict import ensemble_prob, load_model
 from utils.device import setup_device
 from utils.distributed import init_distributed
 from utils.errors import run_cli
-from utils.run_dir import RunDir, dataset_roots, run_settings
-from utils.trainer import LossPart, Trainer, init_weights
 
 TERMS = ('loss_seg_trg_main', 'loss_seg_trg_aux', 'loss_kl_unl_main', 'loss_kl_unl_aux')
 
@@ -43,42 +42,6 @@ def parse_args(argv=None):
     parser.add_argument('--out_dir', default=None, help='default: EXP_ROOT/student')
     add_config_args(parser, labeled_args=True)
     return parser.parse_args(argv)
-
-
-def frozen_teacher(cfg, path, name):
-    """A teacher in inference mode whose parameters no optimizer or gradient can touch."""
-    teacher = build_model(cfg)
-    load_net_checkpoint(teacher, path)
-    # One compiled step holds three nets: parameter names must differ from the student's.
-    teacher.update_parameters_name(name + '.')
-    teacher.set_train(False)
-    for param in teacher.get_parameters():
-        param.requires_grad = False
-    return teacher
-
-
-def ensemble_prob(teachers, image, temperature, at_input_size=False):
-    """E(M_RL(x), M_SL(x)): the mean of the teachers' softened softmax, for (aux, main); at
-    the logits' 1/8 resolution, or with the logits first upsampled to the image's size."""
-    outputs = [teacher(image) for teacher in teachers]
-    if at_input_size:
-        outputs = [[upsample(logits, image.shape[-2:]) for logits in out] for out in outputs]
-    return tuple(ops.stop_gradient(sum(ops.softmax(out[head] / temperature, axis=1)
-                                       for out in outputs) / len(outputs))
-                 for head in (0, 1))
-
-
-class TeacherEnsemble(nn.Cell):
-    """E(M_RL, M_SL) as one model, the target the student is distilled towards: (aux, main)
-    mean softmax at temperature 1. It evaluates like any model (argmax of probabilities)."""
-
-    def __init__(self, cfg, checkpoints):
-        super().__init__()
-        self.teachers = nn.CellList([frozen_teacher(cfg, path, f'teacher{i}')
-                                     for i, path in enumerate(checkpoints)])
-
-    def construct(self, image):
-        return ensemble_prob(self.teachers, image, 1.0)
 
 
 def distill_loss(student, teachers, cfg):
@@ -134,8 +97,8 @@ def train(cfg, teacher_rl, teacher_sl, out_dir):
                    'unlabeled': target_unlabeled_dataset(cfg)}
         build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
         validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
-        teachers = [frozen_teacher(cfg, teacher_rl, 'teacher_rl'),
-                    frozen_teacher(cfg, teacher_sl, 'teacher_sl')]
+        teachers = [load_model(cfg, teacher_rl, frozen_as='teacher_rl'),
+                    load_model(cfg, teacher_sl, frozen_as='teacher_sl')]
         if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,
                                                                    shallow=False):
             print(f'warning: both teachers are {teacher_rl}: the ensemble is one teacher')

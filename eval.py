@@ -13,15 +13,13 @@ import numpy as np
 from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info
 from dataset.cityscapes import cityscapes_val
-from distill import TeacherEnsemble
-from net.deeplabv2_mindspore import build_model
+from engine.evaluation import evaluate
+from engine.run_dir import check_outside, check_writable, dataset_roots
+from net.predict import load_predictor
 from utils.charts import confusion_matrix_image, iou_bar_chart
-from utils.checkpoint import load_net_checkpoint
 from utils.device import setup_device
 from utils.errors import ConfigError, DataError, run_cli
-from utils.evaluation import evaluate
 from utils.func import format_table
-from utils.run_dir import check_outside, check_writable, dataset_roots
 from utils.serialization import atomic_write_json
 
 
@@ -86,11 +84,7 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         check_writable(save_pred)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
-    if len(paths) == 1:
-        net = build_model(cfg)
-        load_net_checkpoint(net, paths[0])
-    else:
-        net = TeacherEnsemble(cfg, paths)
+    net = load_predictor(cfg, paths)
 
     summary, hist = evaluate(net, dataset, cfg.NUM_CLASSES, class_names, cfg.NUM_WORKERS,
                              save_pred, palette, label_lut)

@@ -22,8 +22,8 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn
 
-from config import add_config_args
-from infer import load_main_head, parse_size, resolve_cfg
+from config import add_config_args, cfg_from_args
+from net.predict import load_main_head
 from utils.device import setup_device
 from utils.errors import ConfigError, run_cli
 from utils.serialization import atomic_write
@@ -52,9 +52,7 @@ def parse_args(argv=None):
                         help='exported file (.mindir or .air is appended if missing)')
     parser.add_argument('--format', choices=tuple(EXTENSIONS), default='MINDIR',
                         help='MINDIR (any device) or AIR (Ascend only)')
-    parser.add_argument('--input_size', type=parse_size, default=None, metavar='WxH',
-                        help='fixed input size of the graph; default: cfg.TEST.INPUT_SIZE')
-    add_config_args(parser, model_args=True)
+    add_config_args(parser, model_args=True, input_size=True)
     return parser.parse_args(argv)
 
 
@@ -86,7 +84,7 @@ def export_checked(main_head, image, output, file_format):
 
 def main(args):
     """Export and check; returns the exit code (1 if the check fails)."""
-    cfg = resolve_cfg(args)
+    cfg = cfg_from_args(args)
     if args.format == 'AIR' and cfg.DEVICE != 'Ascend':
         raise ConfigError(f'--format AIR needs --device Ascend (AIR is built by the Ascend '
                           f'CANN toolkit), the device is {cfg.DEVICE}; use --format MINDIR')

@@ -16,14 +16,14 @@ import sys
 
 import mindspore as ms
 import numpy as np
-from mindspore import nn, ops
+from mindspore import ops
 from PIL import Image
 from tqdm import tqdm
 
 from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info, read_image, read_list, to_network_input
-from net.deeplabv2_mindspore import build_model, upsample
-from utils.checkpoint import load_net_checkpoint
+from net.deeplabv2_mindspore import upsample
+from net.predict import load_main_head
 from utils.device import setup_device
 from utils.errors import ConfigError, DataError, run_cli
 from utils.serialization import atomic_save_image
@@ -31,14 +31,6 @@ from utils.visualize import colorize
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm')
 OVERLAY_ALPHA = 0.5     # weight of the prediction's colours in the overlay
-
-
-def parse_size(text):
-    """'1024x512' -> (1024, 512): width x height, the order of the config's sizes."""
-    width, sep, height = text.lower().partition('x')
-    if sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
-        return int(width), int(height)
-    raise argparse.ArgumentTypeError(f'expected WIDTHxHEIGHT such as 1024x512, got {text!r}')
 
 
 def parse_args(argv=None):
@@ -51,18 +43,8 @@ def parse_args(argv=None):
     parser.add_argument('--input', required=True,
                         help='an image, a folder of images, or a list file of image paths')
     parser.add_argument('--output', default='infer_results', help='output folder')
-    parser.add_argument('--input_size', type=parse_size, default=None, metavar='WxH',
-                        help='network input size, e.g. 1024x512; default: cfg.TEST.INPUT_SIZE')
-    add_config_args(parser, model_args=True)
+    add_config_args(parser, model_args=True, input_size=True)
     return parser.parse_args(argv)
-
-
-def resolve_cfg(args):
-    """The config with the command line's class count, input size and device applied."""
-    cfg = cfg_from_args(args)
-    if args.input_size:
-        cfg.TEST.INPUT_SIZE = tuple(args.input_size)
-    return cfg
 
 
 def list_inputs(path):
@@ -96,26 +78,6 @@ def output_names(paths):
     return list(owners)
 
 
-class MainHead(nn.Cell):
-    """The main head's logits, at about 1/8 of the input size (the aux head only trains)."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def construct(self, image):
-        _, pred_main = self.net(image)
-        return pred_main
-
-
-def load_main_head(cfg, checkpoint):
-    """The checkpoint's network in eval mode, returning the main head's logits."""
-    net = build_model(cfg)
-    load_net_checkpoint(net, checkpoint)
-    net.set_train(False)
-    return MainHead(net)
-
-
 def segment(main_head, rgb, input_size, mean):
     """Train ids (uint8, H x W of `rgb`) of one RGB PIL image."""
     resized = rgb if rgb.size == tuple(input_size) else rgb.resize(input_size, Image.BICUBIC)
@@ -139,7 +101,7 @@ def write_outputs(out_dir, name, rgb, train_ids, palette):
 
 def main(args):
     """Segment every input image; returns the exit code (1 if any image could not be read)."""
-    cfg = resolve_cfg(args)
+    cfg = cfg_from_args(args)
     class_names, palette, _ = load_class_info(cfg.TEST.INFO)
     if len(class_names) != cfg.NUM_CLASSES:
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '

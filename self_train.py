@@ -13,27 +13,25 @@ table (paper Table 4) is written as Markdown, JSON and a chart (results.png) at 
 """
 import argparse
 import copy
-import json
 import os
-import time
 
 import distill
 import train_teacher
 from config import add_config_args, cfg_from_args, get_cfg, merge_into
 from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
+from engine.manifest import Manifest, final_checkpoint_of, read_manifest
+from engine.pseudo_label import generate_pseudo_labels
+from engine.run_dir import RunDir, dataset_roots, run_settings
 from eval import evaluate_checkpoint
-from net.deeplabv2_mindspore import build_model
+from net.predict import load_model
 from utils.charts import miou_per_round_chart
-from utils.checkpoint import final_checkpoint_problem, load_net_checkpoint, read_checkpoint
+from utils.checkpoint import read_checkpoint
 from utils.device import setup_device
 from utils.distributed import barrier, current_rank, init_distributed
-from utils.errors import ConfigError, DataError, DDMError, run_cli
+from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
-from utils.pseudo_label import generate_pseudo_labels
-from utils.run_dir import RunDir, dataset_roots, run_settings
 from utils.serialization import atomic_write_json, atomic_write_text
-from utils.trainer import schedule_for_devices
 
 MODELS = ('teacher_rl', 'teacher_sl', 'student')
 # The per-round table: each trained model, and the teachers' ensemble the student learns from
@@ -75,48 +73,12 @@ def pseudo_labels(cfg, checkpoint, pseudo_dir):
     with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
                 current_rank()[0], dataset_roots(cfg), option='--pseudo_dir'):
         setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
-        net = build_model(cfg)
-        load_net_checkpoint(net, checkpoint)
+        net = load_model(cfg, checkpoint)
         stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
                                        cfg.TRAIN.PSEUDO_PORTION,
                                        cfg.TRAIN.PSEUDO_THRESHOLD_CAP, cfg.NUM_WORKERS)
     print(f'pseudo labels of {len(dataset)} images in {pseudo_dir}')
     return stats
-
-
-class Manifest:
-    """manifest.json: the run's settings and every finished step with its output.
-
-    A step counts as finished while its output is whole (`finished(output)`). That the folder
-    holds a pipeline of these settings is the RunDir's part (main). Every rank reads it; rank 0
-    alone writes it.
-    """
-
-    def __init__(self, path, settings, rank=0):
-        self.path = path
-        self.rank = rank
-        self.data = {'settings': settings, 'steps': {}, 'events': []}
-        if os.path.isfile(path):
-            self.data = read_manifest(path)
-
-    def run(self, name, output, work, finished=os.path.exists):
-        """`work()` -> result (JSON-ready), unless `name` finished before and `output` is
-        `finished`."""
-        done = self.data['steps'].get(name)
-        if done and finished(done['output']):
-            self.event(name, 'skipped (finished before)')
-            return done['result']
-        self.event(name, 'started')
-        result = work()
-        self.data['steps'][name] = {'output': output, 'result': result, 'finished': time.time()}
-        self.event(name, 'finished')
-        return result
-
-    def event(self, name, what):
-        self.data['events'].append({'step': name, 'event': what, 'time': time.time()})
-        if self.rank == 0:
-            print(f'[pipeline] {name}: {what}', flush=True)
-            atomic_write_json(self.path, self.data)
 
 
 def read_run_cfg(exp_dir):
@@ -127,27 +89,6 @@ def read_run_cfg(exp_dir):
     cfg = get_cfg()
     merge_into(cfg, read_manifest(path)['settings']['cfg'], source=path)
     return cfg
-
-
-def final_checkpoint_of(stage, cfg):
-    """`finished` for a training step: its final.ckpt reads whole, of `stage`, at EARLY_STOP
-    (divided by the device count with TRAIN.MULTI_DEVICE same_images)."""
-    stop = schedule_for_devices(cfg, current_rank()[1])[0].TRAIN.EARLY_STOP
-    return lambda path: final_checkpoint_problem(path, stage, stop) is None
-
-
-def read_manifest(path):
-    """A run's manifest as written, or a DDMError naming the file."""
-    with open(path) as f:
-        try:
-            saved = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DDMError(f'{path} is not valid JSON ({e}); move it away to rerun the '
-                           f'steps, or use another --exp_dir') from None
-    if not (isinstance(saved, dict) and {'settings', 'steps', 'events'} <= set(saved)):
-        raise DDMError(f'{path} is not a manifest of self_train.py (settings, steps, events); '
-                       f'use another --exp_dir')
-    return saved
 
 
 def round_cfg(cfg, round_dir_prev, init_from):

@@ -22,8 +22,8 @@ from net.loss import seg_loss
 from utils.device import setup_device
 from utils.distributed import init_distributed
 from utils.errors import run_cli
-from utils.run_dir import RunDir, dataset_roots, run_settings
-from utils.trainer import LossPart, Trainer, init_weights
+from engine.run_dir import RunDir, dataset_roots, run_settings
+from engine.trainer import LossPart, Trainer, init_weights
 
 # The stage (checkpoint, folder, chart and table name) each mix trains.
 STAGES = {'region': 'teacher_rl', 'sample': 'teacher_sl', 'target': 'target_only',

@@ -5,7 +5,7 @@
 Runs the real stages (train_teacher.py --mix region and --mix sample, distill.py) through the
 shared loop, with the full net at the paper's sizes, on generated GTA5 (1914x1052) and
 Cityscapes (2048x1024) images in their real layouts (bench/loader_throughput.py writes them),
-and prints the mean `data_wait` the loop logs (utils/trainer.py): the time the step was
+and prints the mean `data_wait` the loop logs (engine/trainer.py): the time the step was
 blocked on the loader, over the wall time. The first step (compilation, worker start-up) is
 left out.
 """

@@ -55,14 +55,15 @@ def mindspore_case(case, cfg, mode, steps, tmp):
     import mindspore as ms
     import numpy as np
 
-    from distill import distill_loss, frozen_teacher
+    from distill import distill_loss
+    from net.predict import load_model
     from net.deeplabv2_mindspore import build_model
     from train_teacher import forward_fn
     from utils.checkpoint import save_checkpoint
     from utils.device import setup_device
-    from utils.evaluation import Predictor
-    from utils.pseudo_label import Confidence, confidence_histogram
-    from utils.trainer import Trainer
+    from engine.pseudo_label import confidence_histogram
+    from net.predict import Confidence, Predictor
+    from engine.trainer import Trainer
 
     setup_device('CPU', mode)
     if case == 'baseline':
@@ -100,7 +101,7 @@ def mindspore_case(case, cfg, mode, steps, tmp):
                  image, label)
     else:
         save_checkpoint(tmp + '.ckpt', build_model(cfg))
-        teachers = [frozen_teacher(cfg, tmp + '.ckpt', n) for n in ('t_rl', 't_sl')]
+        teachers = [load_model(cfg, tmp + '.ckpt', frozen_as=n) for n in ('t_rl', 't_sl')]
         forward, batch = distill_loss(net, teachers, cfg), (image, label, image)
     step = Trainer(cfg, net, forward, (), None, tmp, case).train_step
     return measure(lambda: step(*batch)[0].asnumpy(), steps)
@@ -112,7 +113,7 @@ def torch_case(case, cfg, steps):
     import torch.nn.functional as F
 
     from bench.torch_twin import TorchDeepLabV2
-    from utils.pseudo_label import confidence_histogram
+    from engine.pseudo_label import confidence_histogram
 
     torch.set_num_threads(os.cpu_count())
     if case == 'baseline':

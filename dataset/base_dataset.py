@@ -14,9 +14,9 @@ import numpy as np
 from PIL import Image
 
 from utils.errors import DataError
+from utils.func import IGNORE_LABEL
 from utils.serialization import atomic_write_text
 
-IGNORE_LABEL = 255
 
 
 def load_class_info(info_path):

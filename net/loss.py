@@ -3,8 +3,8 @@ import mindspore as ms
 from mindspore import ops
 
 from net.deeplabv2_mindspore import upsample
+from utils.func import IGNORE_LABEL
 
-IGNORE_LABEL = 255
 
 
 def cross_entropy(logits, label):

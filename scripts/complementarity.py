@@ -22,7 +22,7 @@ from utils.distributed import init_distributed  # noqa: E402
 from utils.device import setup_device  # noqa: E402
 from utils.errors import DataError, run_cli  # noqa: E402
 from utils.func import primary_metric  # noqa: E402
-from utils.run_dir import RunDir, dataset_roots, run_settings  # noqa: E402
+from engine.run_dir import RunDir, dataset_roots, run_settings  # noqa: E402
 from utils.serialization import atomic_write_json, atomic_write_text  # noqa: E402
 
 # The paper's Table 3 (GTA5 -> Cityscapes, 100 labels, round 1), in its order.

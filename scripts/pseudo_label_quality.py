@@ -23,10 +23,10 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import LIST_DIR  # noqa: E402
-from dataset.base_dataset import IGNORE_LABEL, load_class_info  # noqa: E402
+from dataset.base_dataset import load_class_info  # noqa: E402
 from dataset.cityscapes import CityscapesDataset, PseudoLabeledCityscapes  # noqa: E402
 from utils.errors import DataError, run_cli  # noqa: E402
-from utils.func import ConfusionMatrix, format_table  # noqa: E402
+from utils.func import IGNORE_LABEL, ConfusionMatrix, format_table  # noqa: E402
 from utils.serialization import atomic_save_image, atomic_write_json  # noqa: E402
 
 

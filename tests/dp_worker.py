@@ -21,8 +21,8 @@ from net.deeplabv2_mindspore import build_model  # noqa: E402
 from train_teacher import data_streams, forward_fn  # noqa: E402
 from utils.device import setup_device  # noqa: E402
 from utils.distributed import init_distributed  # noqa: E402
-from utils.pseudo_label import generate_pseudo_labels  # noqa: E402
-from utils.trainer import Trainer  # noqa: E402
+from engine.pseudo_label import generate_pseudo_labels  # noqa: E402
+from engine.trainer import Trainer  # noqa: E402
 
 
 def main(out_dir, batch_size, cfg_files):

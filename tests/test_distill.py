@@ -8,10 +8,11 @@ from mindspore import nn
 
 from conftest import TINY_CFG, one_line_error, run_script
 from dataset.build import target_unlabeled_dataset
-from distill import distill_loss, frozen_teacher
+from distill import distill_loss
+from net.predict import load_model
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import load_net_checkpoint, save_checkpoint
-from utils.trainer import Trainer
+from engine.trainer import Trainer
 
 
 class FixedLogits(nn.Cell):
@@ -133,7 +134,7 @@ def teachers(generated, tmp_path_factory):
 def test_no_gradient_reaches_the_teachers(generated, teachers, tiny_cfg, tmp_path):
     from config import get_cfg
     cfg = get_cfg([TINY_CFG, generated[1]], ['TRAIN.EARLY_STOP=3', 'TRAIN.MAX_ITERS=3'])
-    frozen = [frozen_teacher(cfg, path, name)
+    frozen = [load_model(cfg, path, frozen_as=name)
               for path, name in zip(teachers, ('teacher_rl', 'teacher_sl'))]
     before = [{p.name: p.asnumpy().copy() for p in t.get_parameters()} for t in frozen]
     student = build_model(cfg)
@@ -165,7 +166,7 @@ def agreement_with_ensemble(cfg, student_path, teacher_paths, dataset):
     if student_path:
         load_net_checkpoint(student, student_path)
     student.set_train(False)
-    frozen = [frozen_teacher(cfg, p, n) for p, n in zip(teacher_paths, ('t_rl', 't_sl'))]
+    frozen = [load_model(cfg, p, frozen_as=n) for p, n in zip(teacher_paths, ('t_rl', 't_sl'))]
     agree = []
     for index in range(len(dataset)):
         image = ms.Tensor(dataset[index][0][None])

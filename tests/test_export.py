@@ -9,7 +9,7 @@ from mindspore import nn
 import export
 from conftest import TINY_CFG, run_script
 from config import get_cfg
-from infer import load_main_head
+from net.predict import load_main_head
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import save_checkpoint
 from utils.errors import ConfigError

@@ -12,7 +12,7 @@ from config import get_cfg
 from dataset.base_dataset import load_class_info, to_network_input
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import load_net_checkpoint, save_checkpoint
-from utils.evaluation import Predictor
+from net.predict import Predictor
 
 DEMO = os.path.join(FIXTURES, 'cityscapes_demo_1024x512.png')
 INPUT_SIZE = (256, 128)      # small network input: the test is about the plumbing, not quality

@@ -3,8 +3,9 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from utils.pseudo_label import (NUM_BINS, apply_thresholds, class_balanced_thresholds,
-                                confidence_and_label, confidence_histogram)
+from engine.pseudo_label import (NUM_BINS, apply_thresholds, class_balanced_thresholds,
+                                 confidence_histogram)
+from net.predict import confidence_and_label
 
 NUM_CLASSES = 19
 LOW_RES = (17, 33)      # the logits' grid of a 129x257 image

@@ -18,7 +18,7 @@ from conftest import ROOT, TINY_CFG, one_line_error, run_script
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import final_checkpoint_problem, load_net_checkpoint, save_checkpoint
 from utils.errors import CheckpointError, ConfigError, OutputError
-from utils.run_dir import LOCK, RunDir
+from engine.run_dir import LOCK, RunDir
 
 SHORT = ['TRAIN.EVAL_EVERY=0', 'TRAIN.EARLY_STOP=4', 'TRAIN.MAX_ITERS=8',
          'TRAIN.SAVE_PRED_EVERY=2']

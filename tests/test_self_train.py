@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
-from utils.pseudo_label import (NUM_BINS, apply_thresholds, class_balanced_thresholds,
+from engine.pseudo_label import (NUM_BINS, apply_thresholds, class_balanced_thresholds,
                                 confidence_histogram)
 
 

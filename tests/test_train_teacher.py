@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import read_checkpoint
-from utils.trainer import Trainer
+from engine.trainer import Trainer
 
 
 def teacher_args(data_cfg, out_dir, mix, *opts):
@@ -131,7 +131,7 @@ def test_bad_inputs_fail_before_training(generated, tmp_path):
 
 def test_multi_device_recipe(tiny_cfg):
     """same_steps keeps the paper's step counts on N devices; same_images divides them."""
-    from utils.trainer import schedule_for_devices
+    from engine.trainer import schedule_for_devices
     tiny_cfg.TRAIN.MAX_ITERS, tiny_cfg.TRAIN.EARLY_STOP = 250000, 120000
     tiny_cfg.TRAIN.SAVE_PRED_EVERY, tiny_cfg.TRAIN.EVAL_EVERY = 2000, 0
     assert schedule_for_devices(tiny_cfg, 1) == (tiny_cfg, None)

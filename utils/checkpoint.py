@@ -8,7 +8,6 @@ import re
 
 import mindspore as ms
 
-from config import LIST_DIR
 from utils.errors import CheckpointError
 from utils.serialization import atomic_write, mindspore_temporary
 
@@ -95,7 +94,7 @@ def architecture_difference(expected, found):
     options = [f'{key}={str(ckpt[key]).replace(" ", "")}' for key in keys]
     if 'NUM_CLASSES' in keys:  # the class names and palette go with the classes
         info = 'info_16.json' if ckpt['NUM_CLASSES'] == 16 else 'info.json'
-        options.append(f'TEST.INFO={os.path.relpath(os.path.join(LIST_DIR, info))}')
+        options.append(f'TEST.INFO=dataset/cityscapes_list/{info}')
     return (', '.join(f'{key} {ckpt[key]} (config: {net[key]})' for key in keys),
             ' '.join(options))
 

@@ -1,6 +1,10 @@
 """Segmentation metrics: one confusion matrix for eval.py, validation and pseudo-label stats."""
 import numpy as np
 
+# The train id of a pixel that counts for nothing: unlabeled in the ground truth, or not kept
+# among the pseudo labels. The loaders, the losses and the pictures read it from here.
+IGNORE_LABEL = 255
+
 # Class subsets of the Cityscapes benchmark tables (indices into the model's classes).
 # 19-class models: mIoU-16 drops terrain, truck, train; mIoU-13 also wall, fence, pole.
 # 16-class (SYNTHIA) models: the 16 classes are already those; mIoU-13 drops wall, fence, pole.

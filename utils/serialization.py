@@ -80,3 +80,17 @@ def atomic_write_json(path, obj):
 
 def atomic_save_image(path, image):
     atomic_write(path, image.save)
+
+
+def to_plain(config):
+    """Plain dicts and lists of a config, for YAML/JSON dumps and checkpoints."""
+    if isinstance(config, dict):
+        return {k: to_plain(v) for k, v in config.items()}
+    if isinstance(config, (tuple, list)):
+        return [to_plain(v) for v in config]
+    return config
+
+
+def dump_cfg(config, path):
+    """Write the effective config as YAML (atomically: a run dir never holds half a config)."""
+    atomic_write_text(path, yaml.safe_dump(to_plain(config), sort_keys=False))

@@ -2,7 +2,7 @@
 import numpy as np
 from PIL import Image
 
-from dataset.base_dataset import IGNORE_LABEL
+from utils.func import IGNORE_LABEL
 
 
 def colorize(train_ids, palette):

@@ -15,39 +15,17 @@ import os
 
 import mindspore as ms
 import numpy as np
-from mindspore import nn, ops
 from PIL import Image
 from tqdm import tqdm
 
-from dataset.base_dataset import IGNORE_LABEL, write_list
+from dataset.base_dataset import write_list
 from dataset.pipeline import eval_loader, iterate
-from net.deeplabv2_mindspore import upsample
+from net.predict import Confidence
 from utils.distributed import all_reduce_sum, barrier, current_rank
+from utils.func import IGNORE_LABEL
 from utils.serialization import atomic_save_image, atomic_write_json
 
 NUM_BINS = 10000
-
-
-def confidence_and_label(pred_main, size_hw):
-    """(max probability, argmax) per pixel at `size_hw`, in BDL's order: softmax of the 1/8
-    logits, then the *probabilities* upsampled bilinearly (align_corners=True). Upsampling
-    the logits first, then softmax, changed 6-23% of the pseudo labels on random logits."""
-    prob = upsample(ops.softmax(pred_main, axis=1), size_hw)
-    confidence, label = ops.max(prob, axis=1)
-    return confidence, label.astype(ms.uint8)
-
-
-class Confidence(nn.Cell):
-    """`confidence_and_label` of the main head at the pseudo labels' resolution."""
-
-    def __init__(self, net, size_hw):
-        super().__init__()
-        self.net = net
-        self.size_hw = tuple(size_hw)
-
-    def construct(self, image):
-        _, pred_main = self.net(image)
-        return confidence_and_label(pred_main, self.size_hw)
 
 
 def confidence_histogram(confidence, label, num_classes, num_bins=NUM_BINS):

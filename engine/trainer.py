@@ -15,14 +15,13 @@ checkpoint kept, the JSONL log and the progress bar.
 
 A run counts as finished when final.ckpt reads whole, of its stage, at EARLY_STOP; else it
 resumes from its newest readable periodic checkpoint. Claiming the folder (one run at a time,
-the same stage and settings) is the stage's part: utils/run_dir.py.
+the same stage and settings) is the stage's part: engine/run_dir.py.
 """
 import copy
 import glob
 import json
 import os
 import re
-import tempfile
 import time
 
 import mindspore as ms
@@ -30,16 +29,15 @@ import yaml
 from mindspore import nn, ops
 from tqdm import tqdm
 
-from config import dump_cfg, to_plain
 from dataset.pipeline import iterate
 from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
                               save_checkpoint)
 from utils.distributed import barrier, grad_reducer
 from utils.errors import CheckpointError, OutputError
-from utils.evaluation import evaluate
+from engine.evaluation import evaluate
 from utils.func import primary_metric
-from utils.run_dir import check_writable
-from utils.serialization import atomic_write_text, leftover_temporaries
+from engine.run_dir import check_writable
+from utils.serialization import atomic_write_text, dump_cfg, to_plain, leftover_temporaries
 
 
 class LossPart:

@@ -16,9 +16,8 @@ import json
 import os
 import tempfile
 
-from config import to_plain
 from utils.errors import ConfigError, OutputError
-from utils.serialization import atomic_write_json
+from utils.serialization import atomic_write_json, to_plain
 
 RECORD = 'run.json'
 LOCK = '.lock'

@@ -5,27 +5,13 @@ One function serves eval.py and the validation inside training.
 import os
 
 import mindspore as ms
-from mindspore import nn, ops
 from tqdm import tqdm
 
 from dataset.pipeline import eval_loader, iterate
-from net.deeplabv2_mindspore import upsample
+from net.predict import Predictor
 from utils.func import ConfusionMatrix
 from utils.serialization import atomic_save_image
 from utils.visualize import colorize, train_ids_to_label_ids
-
-
-class Predictor(nn.Cell):
-    """Train ids at `output_hw` from the main head (align_corners=True, as released)."""
-
-    def __init__(self, net, output_hw):
-        super().__init__()
-        self.net = net
-        self.output_hw = tuple(output_hw)
-
-    def construct(self, image):
-        _, pred_main = self.net(image)
-        return ops.argmax(upsample(pred_main, self.output_hw), dim=1).astype(ms.uint8)
 
 
 def evaluate(net, dataset, num_classes, class_names=None, num_workers=1, save_pred=None,

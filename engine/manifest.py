@@ -1,0 +1,67 @@
+"""The pipeline's manifest: its settings and every finished step, so that the same command
+after a kill resumes at the first unfinished step (self_train.py)."""
+import json
+import os
+import time
+
+from engine.trainer import schedule_for_devices
+from utils.checkpoint import final_checkpoint_problem
+from utils.distributed import current_rank
+from utils.errors import DDMError
+from utils.serialization import atomic_write_json
+
+
+class Manifest:
+    """manifest.json: the run's settings and every finished step with its output.
+
+    A step counts as finished while its output is whole (`finished(output)`). That the folder
+    holds a pipeline of these settings is the RunDir's part (main). Every rank reads it; rank 0
+    alone writes it.
+    """
+
+    def __init__(self, path, settings, rank=0):
+        self.path = path
+        self.rank = rank
+        self.data = {'settings': settings, 'steps': {}, 'events': []}
+        if os.path.isfile(path):
+            self.data = read_manifest(path)
+
+    def run(self, name, output, work, finished=os.path.exists):
+        """`work()` -> result (JSON-ready), unless `name` finished before and `output` is
+        `finished`."""
+        done = self.data['steps'].get(name)
+        if done and finished(done['output']):
+            self.event(name, 'skipped (finished before)')
+            return done['result']
+        self.event(name, 'started')
+        result = work()
+        self.data['steps'][name] = {'output': output, 'result': result, 'finished': time.time()}
+        self.event(name, 'finished')
+        return result
+
+    def event(self, name, what):
+        self.data['events'].append({'step': name, 'event': what, 'time': time.time()})
+        if self.rank == 0:
+            print(f'[pipeline] {name}: {what}', flush=True)
+            atomic_write_json(self.path, self.data)
+
+
+def final_checkpoint_of(stage, cfg):
+    """`finished` for a training step: its final.ckpt reads whole, of `stage`, at EARLY_STOP
+    (divided by the device count with TRAIN.MULTI_DEVICE same_images)."""
+    stop = schedule_for_devices(cfg, current_rank()[1])[0].TRAIN.EARLY_STOP
+    return lambda path: final_checkpoint_problem(path, stage, stop) is None
+
+
+def read_manifest(path):
+    """A run's manifest as written, or a DDMError naming the file."""
+    with open(path) as f:
+        try:
+            saved = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DDMError(f'{path} is not valid JSON ({e}); move it away to rerun the '
+                           f'steps, or use another --exp_dir') from None
+    if not (isinstance(saved, dict) and {'settings', 'steps', 'events'} <= set(saved)):
+        raise DDMError(f'{path} is not a manifest of self_train.py (settings, steps, events); '
+                       f'use another --exp_dir')
+    return saved
