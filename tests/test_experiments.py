@@ -33,3 +33,63 @@ def test_seed_statistics_mean_std_and_paired_intervals():
     text = seed_statistics.markdown(table, [1, 2, 3], 'mIoU-19')
     assert '| 1 | 29.50 ± 0.50 |' in text and '31.00 ± 1.00 |' in text
     assert f'| 1 | +1.50 [{1.5 - half:+.2f}, {1.5 + half:+.2f}] |' in text
+
+
+def test_the_experiment_commands_end_to_end(generated, tmp_path):
+    """Seed statistics over two seeds, then on the first seed's run: the figures and Table 3;
+    and Table 5. Tiny stages; the tables' numbers are those of the runs' results."""
+    import json
+    import subprocess
+    from PIL import Image
+    from conftest import TINY_CFG
+    root, data_cfg = generated
+    with open(os.path.join(root, 'cityscapes', 'cityscapes_list', 'train.txt')) as f:
+        names = f.read().split()
+    labeled = tmp_path / 'labeled_4.txt'
+    labeled.write_text('\n'.join(names[:4]) + '\n')
+    short = tmp_path / 'short.yaml'
+    short.write_text('TRAIN:\n  EARLY_STOP: 2\n  MAX_ITERS: 2\n  SAVE_PRED_EVERY: 2\n'
+                     '  EVAL_EVERY: 0\n')
+    pipeline = ['--cfg', TINY_CFG, data_cfg, str(short), '--labeled_list', str(labeled)]
+
+    def run(script, *args):
+        result = subprocess.run([sys.executable, os.path.join('scripts', script), *map(str, args)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+        return result.stdout
+
+    seeds = tmp_path / 'seeds'
+    run('seed_statistics.py', '--seeds', 1234, 7, '--exp_root', seeds, '--',
+        *pipeline, '--rounds', '1', '--baselines')
+    table = json.loads((seeds / 'seeds.json').read_text())
+    runs = [json.loads((seeds / f'seed_{s}' / 'results.json').read_text()) for s in (1234, 7)]
+    students = [r['rounds'][0]['student'] for r in runs]
+    assert table['rounds'][0]['student']['mean'] == pytest.approx(np.mean(students))
+    margin = table['rounds'][0]['student_margin']['target_only']
+    assert margin['mean'] == pytest.approx(np.mean(
+        [r['rounds'][0]['student'] - r['baselines']['target_only'] for r in runs]))
+    assert 'mean ± std over seeds 1234, 7' in (seeds / 'seeds.md').read_text()
+
+    exp = seeds / 'seed_1234'
+    run('qualitative_figures.py', '--exp_dir', exp, '--num_images', 2, '--panel_width', 64)
+    figure = Image.open(exp / 'figures' / 'round1.png')
+    assert figure.size == (6 * 64, 24 + 2 * 32)          # 6 panels, 2 images at 128x64 / 2
+
+    out = run('complementarity.py', '--exp_dir', exp, '--seed', 7)
+    table3 = json.loads((exp / 'table3_seed7' / 'table3.json').read_text())
+    assert set(table3['scores']) == set(seed_statistics_paper_keys())
+    round1 = json.loads((exp / 'results.json').read_text())['rounds'][0]
+    assert table3['scores']['RL'] == pytest.approx(round1['teacher_rl'])
+    assert table3['scores']['E(RL, SL)'] == pytest.approx(round1['ensemble'])
+    assert "| E(RL', SL) |" in out
+
+    table5 = tmp_path / 'table5'
+    run('color_transfer_ablation.py', '--exp_root', table5, '--', *pipeline)
+    rows = json.loads((table5 / 'table5.json').read_text())
+    on = json.loads((table5 / 'color_transfer_on' / 'results.json').read_text())['rounds'][0]
+    assert rows['on']['student'] == on['student'] and set(rows) == {'metric', 'on', 'off'}
+
+
+def seed_statistics_paper_keys():
+    import complementarity
+    return complementarity.PAPER
