@@ -36,7 +36,6 @@ from utils.run_dir import RunDir, dataset_roots, run_settings
 from utils.serialization import atomic_write_json, atomic_write_text
 
 MODELS = ('teacher_rl', 'teacher_sl', 'student')
-STAGES = {'teacher_rl': 'teacher_region', 'teacher_sl': 'teacher_sample', 'student': 'student'}
 # The per-round table: each trained model, and the teachers' ensemble the student learns from
 # (evaluated, not trained: it shows what the distillation could reach).
 COLUMNS = {'teacher_rl': 'region-level teacher', 'teacher_sl': 'sample-level teacher',
@@ -156,7 +155,7 @@ def run_round(cfg, manifest, exp_dir, r, rounds, labeled_list, init):
         manifest.run(f'round{r}/{model}', ckpt[model], lambda: train_teacher.train(
             round_cfg(cfg, prev_dir, init_from(model)), mix,
             os.path.join(round_dir, model), labeled_list),
-            final_checkpoint_of(STAGES[model], cfg))
+            final_checkpoint_of(f'teacher_{mix}', cfg))
     manifest.run(f'round{r}/student', ckpt['student'], lambda: distill.train(
         round_cfg(cfg, prev_dir, init_from('student')), ckpt['teacher_rl'], ckpt['teacher_sl'],
         os.path.join(round_dir, 'student'), init_from('student'), labeled_list),

@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 
-import mindspore as ms
-import numpy as np
 import pytest
 import yaml
 
