@@ -69,7 +69,7 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
     if not os.path.isdir(data_path):
         raise DataError(f'--data_path: dataset root not found: {data_path}')
     roots = {**dataset_roots(cfg), '--data_path': data_path}
-    for option, path in (('--output', output), ('--save_pred', save_pred)):
+    for option, path in (('--save_pred', save_pred), ('--output', output)):
         if path:
             check_outside(path, roots, option)
     class_names, palette, label_lut = load_class_info(cfg.TEST.INFO)

@@ -101,6 +101,7 @@ class RunDir:
             self._lock()
             try:
                 self._claim()
+                self._write_pid()
             except BaseException:
                 self.release()
                 raise
@@ -114,9 +115,12 @@ class RunDir:
             os.close(fd)
             raise OutputError(f'{self.path} is in use by another run (pid {holder}): wait for '
                               f'it to end, or use another {self.option}') from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f'{os.getpid()}\n'.encode())
         self._lock_fd = fd
+
+    def _write_pid(self):
+        """Once the folder is ours: a refused run leaves the last run's pid in place."""
+        os.ftruncate(self._lock_fd, 0)
+        os.write(self._lock_fd, f'{os.getpid()}\n'.encode())
 
     def _entries(self, bookkeeping):
         """The folder's entries, less `bookkeeping` (sorted names)."""

@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 
-import mindspore as ms
-import numpy as np
 import pytest
 import yaml
 
@@ -86,17 +84,23 @@ def test_pseudo_labels_never_go_into_a_dataset(generated, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['gta5', 'source_copy.yaml', 'student.ckpt']
 
 
+def endless_teacher(data_cfg, out, stderr=subprocess.DEVNULL):
+    """A target-only teacher training into `out` until stopped (the process)."""
+    args = teacher_args(data_cfg, out, 'target', 'TRAIN.EARLY_STOP=100000',
+                        'TRAIN.MAX_ITERS=100000')
+    return subprocess.Popen([sys.executable, 'train_teacher.py', *args], cwd=ROOT, text=True,
+                            stdout=subprocess.DEVNULL, stderr=stderr)
+
+
 def test_one_run_per_folder_and_a_killed_holder_lets_go(generated, tmp_path):
     _, data_cfg = generated
     out = tmp_path / 'run'
-    args = teacher_args(data_cfg, out, 'target', 'TRAIN.EARLY_STOP=100000',
-                        'TRAIN.MAX_ITERS=100000')
-    first = subprocess.Popen([sys.executable, 'train_teacher.py', *args], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                             env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+    first = endless_teacher(data_cfg, out)
     try:
-        assert 'compiling the training step' in first.stdout.readline()
-        second = run_script('train_teacher.py', *args)
+        deadline = time.time() + 300
+        while not (out / 'config.yaml').exists() and time.time() < deadline:
+            time.sleep(0.1)                # written when the first step is about to start
+        second = run_script('train_teacher.py', *teacher_args(data_cfg, out, 'target'))
         one_line_error(second, str(out), f'pid {first.pid}')
     finally:
         first.send_signal(signal.SIGKILL)
@@ -217,10 +221,7 @@ def test_a_checkpoint_of_another_width_says_so(tiny_cfg, tmp_path):
 def test_ctrl_c_says_how_to_resume(generated, tmp_path):
     _, data_cfg = generated
     out = tmp_path / 'run'
-    args = teacher_args(data_cfg, out, 'target', 'TRAIN.EARLY_STOP=100000',
-                        'TRAIN.MAX_ITERS=100000')
-    proc = subprocess.Popen([sys.executable, 'train_teacher.py', *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = endless_teacher(data_cfg, out, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     while not (out / 'checkpoints' / 'iter_000002.ckpt').exists() and time.time() < deadline:
         time.sleep(0.1)
