@@ -77,15 +77,16 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     dataset = cityscapes_val(cfg, data_path, list_path)
-    # Where the results go is checked now, not after the whole evaluation.
-    if output:
-        check_writable(os.path.dirname(output) or '.')
-    if save_pred:
-        check_writable(save_pred)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
     net = load_predictor(cfg, paths)
 
+    # Where the results go: after the checkpoint (a run refused for its inputs makes no
+    # folder), before the whole evaluation rather than after it.
+    if output:
+        check_writable(os.path.dirname(output) or '.')
+    if save_pred:
+        check_writable(save_pred)
     summary, hist = evaluate(net, dataset, cfg.NUM_CLASSES, class_names, cfg.NUM_WORKERS,
                              save_pred, palette, label_lut)
     print(format_table(summary))

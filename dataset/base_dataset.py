@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from utils.errors import DataError
 from utils.func import IGNORE_LABEL
@@ -140,8 +141,9 @@ class BaseDataset(ABC):
         if path not in self.warned and np.all(train_ids == IGNORE_LABEL):
             self.warned.add(path)
             ids = ', '.join(map(str, np.unique(label_ids)[:8]))
-            print(f'warning: {path}: every pixel is ignored: its label ids ({ids}) are of no '
-                  f'trained class', file=sys.stderr, flush=True)
+            # tqdm.write: on a line of its own, not after a progress bar's
+            tqdm.write(f'warning: {path}: every pixel is ignored: its label ids ({ids}) are '
+                       f'of no trained class', file=sys.stderr)
         return train_ids
 
     def check_label_size(self, name, image_size, label):

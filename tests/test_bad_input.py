@@ -10,7 +10,9 @@ import eval as eval_script
 import self_train
 import train_teacher
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
-from utils.errors import ConfigError, DDMError
+from net.deeplabv2 import build_model
+from utils.checkpoint import save_checkpoint
+from utils.errors import CheckpointError, ConfigError, DDMError
 
 PAPER_CFG = os.path.join(ROOT, 'configs', 'gta2cityscapes.yaml')    # DEVICE: Ascend
 
@@ -56,17 +58,24 @@ def test_damaged_manifest_names_the_file(tmp_path, text):
     assert str(path) in str(error.value) and '\n' not in str(error.value)
 
 
-def test_unwritable_outputs_fail_before_the_work(generated, tmp_path):
+def test_unwritable_outputs_fail_before_the_work(generated, tmp_path, tiny_cfg, monkeypatch):
     root, data_cfg = generated
     blocker = tmp_path / 'file'
     blocker.write_text('')
-    # eval.py: before the evaluation (here even before the checkpoint is read).
+    # eval.py: before the evaluation; no folder is made when the checkpoint fails.
+    checkpoint = str(tmp_path / 'tiny.ckpt')
+    save_checkpoint(checkpoint, build_model(tiny_cfg))
+    monkeypatch.setattr(eval_script, 'evaluate', lambda *a, **k: pytest.fail('evaluated'))
+    argv = ['--cfg', TINY_CFG, data_cfg, '--data_path', os.path.join(root, 'cityscapes')]
     for output, save_pred in ((blocker / 'r.json', None), (None, blocker / 'pred')):
-        argv = ['--cfg', TINY_CFG, data_cfg, '--data_path', os.path.join(root, 'cityscapes'),
-                '--pretrained', str(tmp_path / 'none.ckpt')]
-        argv += ['--output', str(output)] if output else ['--save_pred', str(save_pred)]
+        outputs = ['--output', str(output)] if output else ['--save_pred', str(save_pred)]
         with pytest.raises(DDMError, match=f'{blocker}.* is not writable'):
-            eval_script.main(eval_script.parse_args(argv))
+            eval_script.main(eval_script.parse_args(argv + ['--pretrained', checkpoint]
+                                                    + outputs))
+    with pytest.raises(CheckpointError):
+        eval_script.main(eval_script.parse_args(argv + [
+            '--pretrained', str(tmp_path / 'none.ckpt'), '--output', str(tmp_path / 'new/r.json')]))
+    assert not (tmp_path / 'new').exists()
     # train_teacher.py: before the data sets are read (their root here does not exist).
     args = train_teacher.parse_args(['--mix', 'region', '--out_dir', str(blocker / 'out'),
                                      '--cfg', TINY_CFG, '--opts',
