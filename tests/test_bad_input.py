@@ -10,7 +10,7 @@ import eval as eval_script
 import self_train
 import train_teacher
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
-from net.deeplabv2 import build_model
+from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import save_checkpoint
 from utils.errors import CheckpointError, ConfigError, DDMError
 
