@@ -14,21 +14,15 @@ import filecmp
 import functools
 import os
 
-import mindspore as ms
-
 from config import add_config_args, cfg_from_args
 from dataset import pipeline
-from dataset.build import target_labeled_dataset, target_unlabeled_dataset, val_dataset
+from dataset.build import target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
-from engine.trainer import LossPart, Trainer, init_weights
-from net.deeplabv2_mindspore import build_model, upsample
+from engine.trainer import LossPart, Trainer, new_net, start_process
+from net.deeplabv2_mindspore import upsample
 from net.loss import kl_distill, seg_loss
 from net.predict import ensemble_prob, load_model
-from utils.device import setup_device
-from utils.distributed import init_distributed
 from utils.errors import run_cli
-
-TERMS = ('loss_seg_trg_main', 'loss_seg_trg_aux', 'loss_kl_unl_main', 'loss_kl_unl_aux')
 
 
 def parse_args(argv=None):
@@ -72,7 +66,10 @@ def distill_loss(student, teachers, cfg):
         kl_aux = kl_distill(pred_unl_aux, prob_aux, temperature, t_squared)
         return lambda_kl * (lambda_main * kl_main + lambda_aux * kl_aux), (kl_main, kl_aux)
 
-    return [LossPart(labeled, (0, 1)), LossPart(unlabeled, (2,), prepare=teacher_targets)]
+    return [LossPart(labeled, ('image_trg', 'label_trg'),
+                     ('loss_seg_trg_main', 'loss_seg_trg_aux')),
+            LossPart(unlabeled, ('image_unl',), ('loss_kl_unl_main', 'loss_kl_unl_aux'),
+                     prepare=teacher_targets)]
 
 
 def main(args):
@@ -87,35 +84,22 @@ def train(cfg, teacher_rl, teacher_sl, out_dir):
     random) or, as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
     student_init = {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': teacher_rl,
                     'teacher_sl': teacher_sl}[cfg.TRAIN.STUDENT_INIT]
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
-    rank, group_size = init_distributed()
+    start_process(cfg)
     settings = run_settings(cfg, teacher_rl=teacher_rl, teacher_sl=teacher_sl,
                             student_init=student_init)
     # The folder first: an unusable one fails before the data sets are read.
-    with RunDir(out_dir, 'student', settings, rank, dataset_roots(cfg)):
+    with RunDir(out_dir, 'student', settings, dataset_roots(cfg)):
         streams = {'target': target_labeled_dataset(cfg),
                    'unlabeled': target_unlabeled_dataset(cfg)}
         build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
-        validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
         teachers = [load_model(cfg, teacher_rl, frozen_as='teacher_rl'),
                     load_model(cfg, teacher_sl, frozen_as='teacher_sl')]
         if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,
                                                                    shallow=False):
             print(f'warning: both teachers are {teacher_rl}: the ensemble is one teacher')
-        ms.set_seed(cfg.TRAIN.RANDOM_SEED)
-        student = build_model(cfg)
-        init_weights(student, student_init)
-
-        def make_loader(start_step, num_steps):
-            return pipeline.train_loader(streams, build, pipeline.STAGE_COLUMNS['distill'],
-                                         cfg.TRAIN.BATCH_SIZE_TARGET, start_step, num_steps,
-                                         cfg.TRAIN.RANDOM_SEED, cfg.NUM_WORKERS, group_size,
-                                         rank)
-
-        trainer = Trainer(cfg, student, distill_loss(student, teachers, cfg), TERMS,
-                          make_loader, out_dir, stage='student', val_dataset=validation,
-                          rank=rank, group_size=group_size)
-        return trainer.run()
+        student = new_net(cfg, student_init)
+        return Trainer(cfg, student, distill_loss(student, teachers, cfg), streams, build,
+                       out_dir, 'student').run()
 
 
 if __name__ == '__main__':

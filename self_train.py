@@ -23,12 +23,13 @@ from dataset.build import target_unlabeled_dataset
 from engine.manifest import Manifest, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
+from engine.trainer import start_process
 from eval import evaluate_checkpoint
 from net.predict import load_model
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import read_checkpoint
 from utils.device import setup_device
-from utils.distributed import barrier, current_rank, init_distributed
+from utils.distributed import barrier
 from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
 from utils.serialization import atomic_write_json, atomic_write_text
@@ -71,7 +72,7 @@ def pseudo_labels(cfg, checkpoint, pseudo_dir):
     folder of their own: never a dataset's, nor one this project did not make."""
     dataset = target_unlabeled_dataset(cfg)
     with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
-                current_rank()[0], dataset_roots(cfg), option='--pseudo_dir'):
+                dataset_roots(cfg), option='--pseudo_dir'):
         setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
         net = load_model(cfg, checkpoint)
         stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
@@ -235,11 +236,10 @@ def main(args):
     exp_dir = args.exp_dir or os.path.join(
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
     settings = {**run_settings(cfg), 'rounds': rounds, 'baselines': args.baselines}
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
-    rank, _ = init_distributed()
+    start_process(cfg)
     # The whole pipeline's folder is this run's, besides each stage's own in it.
-    with RunDir(exp_dir, 'pipeline', settings, rank, dataset_roots(cfg), option='--exp_dir'):
-        manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings, rank)
+    with RunDir(exp_dir, 'pipeline', settings, dataset_roots(cfg), option='--exp_dir'):
+        manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings)
         imagenet = cfg.TRAIN.RESTORE_FROM
         if cfg.TRAIN.SOURCE_PRETRAINING:
             # Without ImageNet weights (the CPU demo) every model would start from random
@@ -253,7 +253,7 @@ def main(args):
         for r in range(1, rounds + 1):
             scores = run_round(cfg, manifest, exp_dir, r, rounds)
             rows.append({'round': r, **scores})
-        return write_table(exp_dir, rows, cfg, baselines) if rank == 0 else None
+        return write_table(exp_dir, rows, cfg, baselines) if manifest.rank == 0 else None
 
 
 if __name__ == '__main__':

@@ -11,33 +11,22 @@ import argparse
 import functools
 import os
 
-import mindspore as ms
-
 from config import add_config_args, cfg_from_args
 from dataset import pipeline
-from dataset.build import source_dataset, target_labeled_dataset, target_unlabeled_dataset, \
-    val_dataset
-from net.deeplabv2_mindspore import build_model
-from net.loss import seg_loss
-from utils.device import setup_device
-from utils.distributed import init_distributed
-from utils.errors import run_cli
+from dataset.build import source_dataset, target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
-from engine.trainer import LossPart, Trainer, init_weights
+from engine.trainer import LossPart, Trainer, new_net, start_process
+from net.loss import seg_loss
+from utils.errors import run_cli
 
 # The stage (checkpoint, folder, chart and table name) each mix trains.
 STAGES = {'region': 'teacher_rl', 'sample': 'teacher_sl', 'target': 'target_only',
           'source': 'source_only'}
-TERMS = {'region': ('loss_seg_mix_main', 'loss_seg_mix_aux'),
-         'sample': ('loss_seg_src_main', 'loss_seg_src_aux', 'loss_seg_trg_main',
-                    'loss_seg_trg_aux'),
-         'target': ('loss_seg_trg_main', 'loss_seg_trg_aux'),
-         'source': ('loss_seg_src_main', 'loss_seg_src_aux')}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--mix', choices=sorted(TERMS), required=True)
+    parser.add_argument('--mix', choices=sorted(STAGES), required=True)
     parser.add_argument('--out_dir', default=None,
                         help='default: EXP_ROOT/teacher_rl, teacher_sl, target_only or '
                              'source_only')
@@ -69,22 +58,24 @@ def data_streams(cfg, mix):
              'target': functools.partial(pipeline.labeled_sample, mean=mean, stream='target'),
              'source': functools.partial(pipeline.labeled_sample, mean=mean, stream='source'),
              }[mix]
-    columns = pipeline.STAGE_COLUMNS['sample' if mix == 'sample' else 'labeled']
-    return streams, build, columns
+    return streams, build
 
 
-def forward_fn(cfg, net, mix):
+def loss_parts(cfg, net, mix):
     """The stage's loss: seg_loss on each labeled image of the step (DESIGN.md §2)."""
     lambdas = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
 
-    def single(image, label):
+    def seg(image, label):
         loss, loss_main, loss_aux = seg_loss(*net(image), label, *lambdas)
         return loss, (loss_main, loss_aux)
 
-    # CE(source) + CE(target) as two loss parts: one image's activations at a time
-    if mix == 'sample':
-        return [LossPart(single, (0, 1)), LossPart(single, (2, 3))]
-    return single
+    if mix == 'sample':  # CE(source) + CE(target) as two parts: one image's activations at a time
+        return [LossPart(seg, ('image_src', 'label_src'),
+                         ('loss_seg_src_main', 'loss_seg_src_aux')),
+                LossPart(seg, ('image_trg', 'label_trg'),
+                         ('loss_seg_trg_main', 'loss_seg_trg_aux'))]
+    name = {'region': 'mix', 'target': 'trg', 'source': 'src'}[mix]
+    return [LossPart(seg, ('image', 'label'), (f'loss_seg_{name}_main', f'loss_seg_{name}_aux'))]
 
 
 def main(args):
@@ -97,26 +88,14 @@ def main(args):
 
 def train(cfg, mix, out_dir):
     """Train one teacher (or baseline) to cfg.TRAIN.EARLY_STOP; returns final.ckpt's path."""
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
-    rank, group_size = init_distributed()
+    start_process(cfg)
     stage = STAGES[mix]
     # The folder first: an unusable one fails before the data sets are read.
-    with RunDir(out_dir, stage, run_settings(cfg), rank, dataset_roots(cfg)):
-        streams, build, columns = data_streams(cfg, mix)
-        validation = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
-        ms.set_seed(cfg.TRAIN.RANDOM_SEED)  # the random init is the same on every rank and rerun
-        net = build_model(cfg)
-        init_weights(net, cfg.TRAIN.RESTORE_FROM)
-
-        def make_loader(start_step, num_steps):
-            return pipeline.train_loader(streams, build, columns, cfg.TRAIN.BATCH_SIZE_TARGET,
-                                         start_step, num_steps, cfg.TRAIN.RANDOM_SEED,
-                                         cfg.NUM_WORKERS, group_size, rank)
-
-        trainer = Trainer(cfg, net, forward_fn(cfg, net, mix), TERMS[mix], make_loader,
-                          out_dir, stage, val_dataset=validation, rank=rank,
-                          group_size=group_size)
-        return trainer.run()
+    with RunDir(out_dir, stage, run_settings(cfg), dataset_roots(cfg)):
+        streams, build = data_streams(cfg, mix)
+        net = new_net(cfg, cfg.TRAIN.RESTORE_FROM)
+        return Trainer(cfg, net, loss_parts(cfg, net, mix), streams, build, out_dir,
+                       stage).run()
 
 
 if __name__ == '__main__':

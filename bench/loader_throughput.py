@@ -68,16 +68,16 @@ def stage_streams(cfg, mix, transfer):
     """data_streams for `mix`; with transfer 'on, cached' every reference's LAB statistics are
     computed first (the loader's workers inherit them)."""
     cfg.TRAIN.COLOR_TRANSFER = transfer != 'off'
-    streams, build, columns = data_streams(cfg, mix)
+    streams, build = data_streams(cfg, mix)
     if transfer == 'on, cached':
         for index in range(len(streams['reference'])):
             streams['reference'].load(index)
-    return streams, build, columns
+    return streams, build
 
 
 def steps_per_second(cfg, mix, transfer, num_workers, num_steps):
-    streams, build, columns = stage_streams(cfg, mix, transfer)
-    loader = pipeline.train_loader(streams, build, columns, 1, 0, num_steps + 1,
+    streams, build = stage_streams(cfg, mix, transfer)
+    loader = pipeline.train_loader(streams, build, 1, 0, num_steps + 1,
                                    cfg.TRAIN.RANDOM_SEED, num_workers)
     batches = pipeline.iterate(loader)
     next(batches)           # worker start-up and the first decode: not timed
@@ -88,7 +88,7 @@ def steps_per_second(cfg, mix, transfer, num_workers, num_steps):
 
 def direct_steps_per_second(cfg, mix, transfer, num_steps):
     """The same samples built in this process without MindSpore: the per-step Python cost."""
-    streams, build, _ = stage_streams(cfg, mix, transfer)
+    streams, build = stage_streams(cfg, mix, transfer)
     samples = pipeline.StepSamples(streams, build, cfg.TRAIN.RANDOM_SEED, num_steps + 1)
     samples[0]
     start = time.perf_counter()

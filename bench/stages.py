@@ -58,7 +58,8 @@ def mindspore_case(case, cfg, mode, steps, tmp):
     from distill import distill_loss
     from net.predict import load_model
     from net.deeplabv2_mindspore import build_model
-    from train_teacher import forward_fn
+    from dataset import pipeline
+    from train_teacher import loss_parts
     from utils.checkpoint import save_checkpoint
     from utils.device import setup_device
     from engine.pseudo_label import confidence_histogram
@@ -94,16 +95,18 @@ def mindspore_case(case, cfg, mode, steps, tmp):
         return measure(pseudo, steps)
     tmp = os.path.join(tmp, case)
     if case == 'teacher':
-        forward, batch = forward_fn(cfg, net, 'region'), (image, label)
+        forward, build = loss_parts(cfg, net, 'region'), pipeline.region_mixed_sample
+        batch = image, label
     elif case == 'teacher_sl':
-        forward = forward_fn(cfg, net, 'sample')
+        forward, build = loss_parts(cfg, net, 'sample'), pipeline.sample_level_pair
         batch = (tensor((1, 3, src_height, src_width)), tensor((1, src_height, src_width), 19),
                  image, label)
     else:
         save_checkpoint(tmp + '.ckpt', build_model(cfg))
         teachers = [load_model(cfg, tmp + '.ckpt', frozen_as=n) for n in ('t_rl', 't_sl')]
-        forward, batch = distill_loss(net, teachers, cfg), (image, label, image)
-    step = Trainer(cfg, net, forward, (), None, tmp, case).train_step
+        forward, build = distill_loss(net, teachers, cfg), pipeline.distill_sample
+        batch = image, label, image
+    step = Trainer(cfg, net, forward, {}, build, tmp, case).train_step
     return measure(lambda: step(*batch)[0].asnumpy(), steps)
 
 

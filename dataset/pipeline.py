@@ -112,12 +112,13 @@ class StepSamples:
         return self.build(rng, items)
 
 
-def train_loader(streams, build, columns, batch_size, start_step, num_steps, seed,
-                 num_workers=1, num_shards=1, shard_id=0):
-    """Batches for steps start_step .. start_step + num_steps - 1 of this shard."""
+def train_loader(streams, build, batch_size, start_step, num_steps, seed, num_workers=1,
+                 num_shards=1, shard_id=0):
+    """Batches for steps start_step .. start_step + num_steps - 1 of this shard, with the
+    columns `build` declares."""
     first, last = start_step * batch_size, (start_step + num_steps) * batch_size
     source = StepSamples(streams, build, seed, last, num_shards, shard_id)
-    loader = ds.GeneratorDataset(source, columns, sampler=range(first, last),
+    loader = ds.GeneratorDataset(source, columns_of(build), sampler=range(first, last),
                                  num_parallel_workers=max(1, num_workers),
                                  python_multiprocessing=num_workers > 1)
     return loader.batch(batch_size, drop_remainder=True)
@@ -190,7 +191,22 @@ class ColorReferences:
 
 
 # What each stage's step consumes. `items` holds (RGB uint8 image, train-id label) per stream,
-# and the `reference` stream's LAB (mean, std) when colour transfer is on.
+# and the `reference` stream's LAB (mean, std) when colour transfer is on. A builder returns a
+# tuple and names its elements, the batch's columns, with @columns; the loss parts of a stage
+# ask for them by these names.
+
+def columns(*names):
+    """Names the columns of a sample builder's tuple, in order."""
+    def declare(build):
+        build.columns = names
+        return build
+    return declare
+
+
+def columns_of(build):
+    """The column names of `build` (a builder, or a functools.partial of one)."""
+    return list(getattr(build, 'func', build).columns)
+
 
 def _source_image(items, color_transfer, source_size):
     image, label = items['source']
@@ -199,12 +215,14 @@ def _source_image(items, color_transfer, source_size):
     return image, label
 
 
+@columns('image', 'label')
 def labeled_sample(rng, items, mean, stream='target'):
     """One labeled image of `stream` (target-only or source-only training)."""
     image, label = items[stream]
     return to_network_input(image, mean), label.astype(np.int32)
 
 
+@columns('image', 'label')
 def region_mixed_sample(rng, items, mean, color_transfer, source_size, area_range):
     """Stage 1a: a box of the (colour-transferred, cropped) source pasted into the target."""
     source_image, source_label = _source_image(items, color_transfer, source_size)
@@ -214,6 +232,7 @@ def region_mixed_sample(rng, items, mean, color_transfer, source_size, area_rang
     return to_network_input(image, mean), label.astype(np.int32)
 
 
+@columns('image_src', 'label_src', 'image_trg', 'label_trg')
 def sample_level_pair(rng, items, mean, color_transfer, source_size):
     """Stage 1b: one source and one target labeled image per step, each at its own size."""
     source_image, source_label = _source_image(items, color_transfer, source_size)
@@ -222,6 +241,7 @@ def sample_level_pair(rng, items, mean, color_transfer, source_size):
             to_network_input(target_image, mean), target_label.astype(np.int32))
 
 
+@columns('image_trg', 'label_trg', 'image_unl')
 def distill_sample(rng, items, mean):
     """Stage 2: a labeled target image with its label, and an unlabeled target image."""
     target_image, target_label = items['target']
@@ -229,10 +249,3 @@ def distill_sample(rng, items, mean):
     return (to_network_input(target_image, mean), target_label.astype(np.int32),
             to_network_input(unlabeled_image, mean))
 
-
-STAGE_COLUMNS = {
-    'labeled': ['image', 'label'],
-    'region': ['image', 'label'],
-    'sample': ['image_src', 'label_src', 'image_trg', 'label_trg'],
-    'distill': ['image_trg', 'label_trg', 'image_unl'],
-}

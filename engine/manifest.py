@@ -19,9 +19,9 @@ class Manifest:
     alone writes it.
     """
 
-    def __init__(self, path, settings, rank=0):
+    def __init__(self, path, settings):
         self.path = path
-        self.rank = rank
+        self.rank = current_rank()[0]
         self.data = {'settings': settings, 'steps': {}, 'events': []}
         if os.path.isfile(path):
             self.data = read_manifest(path)

@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 
+from utils.distributed import current_rank
 from utils.errors import ConfigError, OutputError
 from utils.serialization import atomic_write_json, to_plain
 
@@ -85,17 +86,18 @@ def comparable(settings):
 
 
 class RunDir:
-    """`with RunDir(out_dir, stage, settings, rank):` the folder is this run's until the end.
+    """`with RunDir(out_dir, stage, settings, roots):` the folder is this run's until the end.
 
-    Ranks other than 0 write nothing there and only check that it is outside the datasets.
+    Ranks other than 0 of a data-parallel group write nothing there and only check that it is
+    outside the datasets.
     """
 
-    def __init__(self, path, stage, settings, rank=0, roots=None, option='--out_dir'):
+    def __init__(self, path, stage, settings, roots=None, option='--out_dir'):
         self.path, self.stage, self.option = path, stage, option
         self.settings = comparable(settings)
         self._lock_fd = None
         check_outside(path, roots or {}, option)
-        if rank == 0:
+        if current_rank()[0] == 0:
             self._check_ours()  # before anything is written into a folder not ours
             check_writable(path)
             self._lock()

@@ -1,10 +1,11 @@
 """The one training loop of every stage (teachers, student, baselines).
 
-A stage hands the loop its net, a `forward_fn(*batch) -> (loss, (term, ...))` with the
-terms' names, and `make_loader(start_step, num_steps)`; the loop owns the rest: SGD with the
-1x/10x parameter groups and poly schedule, the compiled step, mixed precision, data
-parallelism, checkpoints (atomic, newest K kept, resumable), validation with the best
-checkpoint kept, the JSONL log and the progress bar.
+A stage hands the loop its net, its loss parts (each asks for batch columns by name and names
+the loss terms it returns) and its data: the streams and the sample builder of
+dataset/pipeline.py. The loop owns the rest: the loader (resumed at its step, sharded over
+this process's rank), SGD with the 1x/10x parameter groups and poly schedule, the compiled
+step, mixed precision, data parallelism, checkpoints (atomic, newest K kept, resumable),
+validation with the best checkpoint kept, the JSONL log and the progress bar.
 
     out_dir/config.yaml          the effective config
     out_dir/log.jsonl            {"iteration", "lr", "sec_per_iter", "data_wait", <terms>}
@@ -29,34 +30,35 @@ import yaml
 from mindspore import nn, ops
 from tqdm import tqdm
 
-from dataset.pipeline import iterate
+from dataset.build import val_dataset
+from dataset.pipeline import columns_of, iterate, train_loader
+from engine.evaluation import evaluate
+from engine.run_dir import check_writable
+from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
                               save_checkpoint)
-from utils.distributed import barrier, grad_reducer
-from utils.errors import CheckpointError, OutputError
-from engine.evaluation import evaluate
+from utils.device import setup_device
+from utils.distributed import barrier, current_rank, grad_reducer, init_distributed
+from utils.errors import CheckpointError, ConfigError, OutputError
 from utils.func import primary_metric
-from engine.run_dir import check_writable
 from utils.serialization import atomic_write_text, dump_cfg, to_plain, leftover_temporaries
 
 
 class LossPart:
-    """One summand of a stage's loss: `fn(*inputs) -> (loss, terms)`.
+    """One summand of a stage's loss: `fn(*inputs) -> (loss, terms)`, whose terms are named
+    `terms` in the log.
 
-    The inputs are the batch's `columns` (None = all), passed through `prepare` if given.
+    The inputs are the batch's `columns` (by name), passed through `prepare` if given.
     `prepare` runs outside the gradient computation, so what it computes (the frozen
     teachers' predictions) keeps no activations for a backward pass: traced inside `fn`,
     PyNative records every op for the backward whether a gradient will flow or not.
     """
 
-    def __init__(self, fn, columns=None, prepare=None):
+    def __init__(self, fn, columns, terms, prepare=None):
         self.fn = fn
-        self.columns = columns
+        self.columns = tuple(columns)
+        self.terms = tuple(terms)
         self.prepare = prepare
-
-    def inputs(self, batch):
-        inputs = batch if self.columns is None else [batch[i] for i in self.columns]
-        return inputs if self.prepare is None else self.prepare(*inputs)
 
 
 def add_grads(a, b):
@@ -113,20 +115,36 @@ def use_jit(cfg):
     return cfg.DEVICE != 'CPU'
 
 
-class Trainer:
-    """Trains `net` with `forward_fn` on `make_loader`'s batches from the last checkpoint on."""
+def start_process(cfg):
+    """The device of a training process, and its data-parallel group when launched in one."""
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    init_distributed()
 
-    def __init__(self, cfg, net, forward_fn, term_names, make_loader, out_dir, stage,
-                 val_dataset=None, rank=0, group_size=1, log=print):
-        cfg, devices_note = schedule_for_devices(cfg, group_size)
+
+def new_net(cfg, init_from):
+    """A DeepLab-v2 of cfg with the weights of `init_from` ('' = random: the same on every
+    rank and rerun, from TRAIN.RANDOM_SEED)."""
+    ms.set_seed(cfg.TRAIN.RANDOM_SEED)
+    net = build_model(cfg)
+    init_weights(net, init_from)
+    return net
+
+
+class Trainer:
+    """Trains `net` on the samples `build` makes from `streams`, with the loss `parts`, from
+    the last checkpoint on; validates every TRAIN.EVAL_EVERY steps when that is set."""
+
+    def __init__(self, cfg, net, parts, streams, build, out_dir, stage, log=print):
+        self.rank, self.group_size = current_rank()
+        cfg, devices_note = schedule_for_devices(cfg, self.group_size)
         self.cfg, self.net, self.stage = cfg, net, stage
-        self.term_names = tuple(term_names)
-        self.make_loader = make_loader
+        self.streams, self.build = streams, build
+        self.columns = columns_of(build)
+        self.term_names = tuple(term for part in parts for term in part.terms)
         self.out_dir = out_dir
         self.ckpt_dir = os.path.join(out_dir, 'checkpoints')
-        self.val_dataset = val_dataset
-        self.rank, self.group_size = rank, group_size
-        self.log = log if rank == 0 else (lambda *a, **k: None)
+        self.val_dataset = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
+        self.log = log if self.rank == 0 else (lambda *a, **k: None)
         self.best = float('-inf')
         if devices_note:
             self.log(f'[{stage}] {devices_note}')
@@ -136,18 +154,23 @@ class Trainer:
         if level != 'O0':
             ms.amp.auto_mixed_precision(net, level)
         self.optimizer = build_optimizer(cfg, net)
-        self.train_step = self._build_step(forward_fn, level != 'O0')
+        self.train_step = self._build_step(parts, level != 'O0')
 
-    def _build_step(self, forward_fn, scaled):
+    def _build_step(self, parts, scaled):
         """The step: gradients of each loss part, summed, averaged over ranks, applied.
 
-        `forward_fn` is one function of the whole batch, or a list of LossPart: each part's
-        backward pass runs before the next part's forward, so a step on two images (the
-        sample-level teacher, the student) peaks at the memory of one image's step. The
+        Each part's backward pass runs before the next part's forward, so a step on two images
+        (the sample-level teacher, the student) peaks at the memory of one image's step. The
         parts' losses are sums, so their gradients add up to those of the whole loss.
         """
         optimizer = self.optimizer
-        parts = forward_fn if isinstance(forward_fn, (list, tuple)) else [LossPart(forward_fn)]
+        positions = []
+        for part in parts:
+            missing = [c for c in part.columns if c not in self.columns]
+            if missing:
+                raise ConfigError(f'[{self.stage}] a loss part asks for the columns {missing}; '
+                                  f'the samples have {self.columns}')
+            positions.append([self.columns.index(c) for c in part.columns])
         reduce_grads = grad_reducer(optimizer.parameters, self.group_size)
         scaler = ms.amp.DynamicLossScaler(2.0 ** 16, 2, 1000) if scaled else None
 
@@ -162,8 +185,11 @@ class Trainer:
 
         def train_step(*batch):
             loss, terms, grads = 0.0, (), None
-            for part, grad_fn in zip(parts, grad_fns):
-                (part_loss, part_terms), part_grads = grad_fn(*part.inputs(batch))
+            for part, where, grad_fn in zip(parts, positions, grad_fns):
+                inputs = [batch[i] for i in where]
+                if part.prepare is not None:
+                    inputs = part.prepare(*inputs)
+                (part_loss, part_terms), part_grads = grad_fn(*inputs)
                 loss, terms = loss + part_loss, terms + tuple(part_terms)
                 grads = part_grads if grads is None else add_grads(grads, part_grads)
             grads = reduce_grads(grads)
@@ -266,7 +292,9 @@ class Trainer:
             dump_cfg(cfg, os.path.join(self.out_dir, 'config.yaml'))
             truncate_log(os.path.join(self.out_dir, 'log.jsonl'), start)
         self.net.set_train(True)
-        batches = iterate(self.make_loader(start, stop - start))
+        batches = iterate(train_loader(self.streams, self.build, cfg.TRAIN.BATCH_SIZE_TARGET,
+                                       start, stop - start, cfg.TRAIN.RANDOM_SEED,
+                                       cfg.NUM_WORKERS, self.group_size, self.rank))
         if start < stop:  # it takes a while, and the bar stands at 0 meanwhile
             self.log(f'[{self.stage}] compiling the training step (first step)...')
         self.iteration = start

@@ -18,11 +18,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import self_train  # noqa: E402
 import train_teacher  # noqa: E402
-from utils.distributed import init_distributed  # noqa: E402
-from utils.device import setup_device  # noqa: E402
 from utils.errors import DataError, run_cli  # noqa: E402
 from utils.func import primary_metric  # noqa: E402
 from engine.run_dir import RunDir, dataset_roots, run_settings  # noqa: E402
+from engine.trainer import start_process  # noqa: E402
 from utils.serialization import atomic_write_json, atomic_write_text  # noqa: E402
 
 # The paper's Table 3 (GTA5 -> Cityscapes, 100 labels, round 1), in its order.
@@ -59,11 +58,10 @@ def main(args):
     second = copy.deepcopy(cfg)
     second.TRAIN.RANDOM_SEED = args.seed
     out_dir = os.path.join(args.exp_dir, f'table3_seed{args.seed}')
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
-    rank, _ = init_distributed()
+    start_process(cfg)
     settings = run_settings(second, start=start)
-    with RunDir(out_dir, 'complementarity', settings, rank, dataset_roots(cfg)):
-        manifest = self_train.Manifest(os.path.join(out_dir, 'manifest.json'), settings, rank)
+    with RunDir(out_dir, 'complementarity', settings, dataset_roots(cfg)):
+        manifest = self_train.Manifest(os.path.join(out_dir, 'manifest.json'), settings)
         for name, model, mix in (("RL'", 'teacher_rl', 'region'), ("SL'", 'teacher_sl', 'sample')):
             model_dir = os.path.join(out_dir, model)
             manifest.run(model, os.path.join(model_dir, 'final.ckpt'), lambda: train_teacher.train(

@@ -18,7 +18,7 @@ from config import get_cfg  # noqa: E402
 from dataset import pipeline  # noqa: E402
 from dataset.build import target_unlabeled_dataset  # noqa: E402
 from net.deeplabv2_mindspore import build_model  # noqa: E402
-from train_teacher import data_streams, forward_fn  # noqa: E402
+from train_teacher import data_streams, loss_parts  # noqa: E402
 from utils.device import setup_device  # noqa: E402
 from utils.distributed import init_distributed  # noqa: E402
 from engine.pseudo_label import generate_pseudo_labels  # noqa: E402
@@ -28,19 +28,16 @@ from engine.trainer import Trainer  # noqa: E402
 def main(out_dir, batch_size, cfg_files):
     cfg = get_cfg(cfg_files, ['TRAIN.EARLY_STOP=4', 'TRAIN.MAX_ITERS=10', 'TRAIN.EVAL_EVERY=0',
                               'TRAIN.FREEZE_BN=True', 'NUM_WORKERS=1',
-                              'TRAIN.LEARNING_RATE=0.01'])
+                              'TRAIN.LEARNING_RATE=0.01', 'TRAIN.RANDOM_SEED=7',
+                              f'TRAIN.BATCH_SIZE_SOURCE={batch_size}',
+                              f'TRAIN.BATCH_SIZE_TARGET={batch_size}'])
     setup_device('CPU', 'GRAPH')
     rank, size = init_distributed()
-    streams, build, columns = data_streams(cfg, 'target')
+    streams, build = data_streams(cfg, 'target')
     ms.set_seed(0)
     net = build_model(cfg)
-
-    def make_loader(start, num):
-        return pipeline.train_loader(streams, build, columns, batch_size, start, num, 7,
-                                     1, size, rank)
-
-    Trainer(cfg, net, forward_fn(cfg, net, 'target'), ('main', 'aux'), make_loader,
-            os.path.join(out_dir, f'run_{size}'), 'dp', rank=rank, group_size=size).run()
+    Trainer(cfg, net, loss_parts(cfg, net, 'target'), streams, build,
+            os.path.join(out_dir, f'run_{size}'), 'dp').run()
     samples = pipeline.StepSamples(streams, build, 7, 4 * batch_size, size, rank)
     items = [samples.item_indices(m)['target'] for m in range(4 * batch_size)]
     tag = f'rank{rank}_of{size}'

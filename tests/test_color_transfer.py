@@ -131,7 +131,7 @@ def test_pipeline_transfers_at_native_size_then_resizes(generated):
     cfg = get_cfg([TINY_CFG, generated[1]])
     cfg.TRAIN.COLOR_TRANSFER = True
     cfg.TRAIN.INPUT_SIZE_SOURCE, cfg.TRAIN.INPUT_SIZE_TARGET = [144, 80], [112, 56]
-    streams, build, _ = data_streams(cfg, 'sample')
+    streams, build = data_streams(cfg, 'sample')
     samples = StepSamples(streams, build, 1234, 3)
     source, references = source_dataset(cfg), target_unlabeled_dataset(cfg)
     mean = cfg.TRAIN.IMG_MEAN

@@ -387,8 +387,7 @@ def test_corrupt_png_inside_a_worker(copied, kind, what, num_workers):
     path = getattr(dataset, f'{what}_path')(dataset.names[1])
     _truncate(path)
     build = functools.partial(pipeline.labeled_sample, mean=MEAN, stream='data')
-    loader = pipeline.train_loader({'data': dataset}, build, pipeline.STAGE_COLUMNS['labeled'],
-                                   batch_size=1, start_step=0, num_steps=len(dataset), seed=0,
+    loader = pipeline.train_loader({'data': dataset}, build, batch_size=1, start_step=0, num_steps=len(dataset), seed=0,
                                    num_workers=num_workers)
     with pytest.raises(DataError) as error:
         for _ in pipeline.iterate(loader):

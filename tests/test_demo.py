@@ -3,9 +3,12 @@ import json
 import os
 import subprocess
 
+import pytest
 import yaml
 
 from conftest import ROOT
+
+pytestmark = pytest.mark.e2e
 
 
 def restore_from(step_dir):

@@ -7,6 +7,7 @@ import pytest
 from mindspore import nn
 
 from conftest import TINY_CFG, one_line_error, run_script
+from dataset import pipeline
 from dataset.build import target_unlabeled_dataset
 from distill import distill_loss
 from net.predict import load_model
@@ -26,12 +27,18 @@ class FixedLogits(nn.Cell):
         return image * self.scale_aux, image * self.scale_main
 
 
-def whole_loss(parts):
+def whole_loss(parts, columns=('image_trg', 'label_trg', 'image_unl')):
     """The sum of a stage's loss parts as one function of the whole batch."""
+    positions = [[columns.index(c) for c in part.columns] for part in parts]
+
     def forward(*batch):
         total, terms = 0.0, ()
-        for part in parts:  # plain loops: MindSpore compiles this function for value_and_grad
-            loss, part_terms = part.fn(*part.inputs(batch))
+        # plain loops: MindSpore compiles this function for value_and_grad
+        for part, where in zip(parts, positions):
+            inputs = [batch[i] for i in where]
+            if part.prepare is not None:
+                inputs = part.prepare(*inputs)
+            loss, part_terms = part.fn(*inputs)
             total, terms = total + loss, terms + part_terms
         return total, terms
     return forward
@@ -104,7 +111,7 @@ def test_kl_at_input_resolution_upsamples_both_sides(tiny_cfg):
     teachers = [ConstantLogits(logits[2], logits[3]), ConstantLogits(logits[4], logits[5])]
     image = np.zeros((1, 3, 9, 17), np.float32)
     part = distill_loss(student, teachers, tiny_cfg)[1]
-    _, (kl_main, kl_aux) = part.fn(*part.inputs([None, None, ms.Tensor(image)]))
+    _, (kl_main, kl_aux) = part.fn(*part.prepare(ms.Tensor(image)))
 
     def up(x):
         return torch.nn.functional.interpolate(torch.tensor(x), size=(9, 17), mode='bilinear',
@@ -131,6 +138,7 @@ def teachers(generated, tmp_path_factory):
     return paths['region'], paths['sample']
 
 
+@pytest.mark.e2e
 def test_no_gradient_reaches_the_teachers(generated, teachers, tiny_cfg, tmp_path):
     from config import get_cfg
     cfg = get_cfg([TINY_CFG, generated[1]], ['TRAIN.EARLY_STOP=3', 'TRAIN.MAX_ITERS=3'])
@@ -149,8 +157,8 @@ def test_no_gradient_reaches_the_teachers(generated, teachers, tiny_cfg, tmp_pat
     _, grads = ms.value_and_grad(forward, None, teacher_params, has_aux=True)(*batch)
     assert all(np.abs(g.asnumpy()).max() == 0 for g in grads)
 
-    trainer = Trainer(cfg, student, parts, ('a', 'b', 'c', 'd'),
-                      lambda start, num: None, str(tmp_path), 'student')
+    trainer = Trainer(cfg, student, parts, {}, pipeline.distill_sample, str(tmp_path),
+                      'student')
     trained_ids = {id(p) for p in trainer.optimizer.parameters}
     assert not trained_ids & {id(p) for t in frozen for p in t.get_parameters()}
     for _ in range(3):
@@ -175,6 +183,7 @@ def agreement_with_ensemble(cfg, student_path, teacher_paths, dataset):
     return float(np.mean(agree))
 
 
+@pytest.mark.e2e
 def test_student_agrees_more_with_the_teachers_after_training(generated, teachers, tmp_path):
     from config import get_cfg
     _, data_cfg = generated
@@ -191,6 +200,7 @@ def test_student_agrees_more_with_the_teachers_after_training(generated, teacher
     assert after > before + 0.1, (before, after)
 
 
+@pytest.mark.e2e
 def test_bad_teachers(generated, teachers, tmp_path, tiny_cfg):
     _, data_cfg = generated
     base = ['--cfg', TINY_CFG, data_cfg, '--out_dir', tmp_path / 'out', '--opts',

@@ -6,12 +6,14 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import ROOT, TINY_CFG
 
 WORKER = os.path.join(ROOT, 'tests', 'dp_worker.py')
 
 
+@pytest.mark.e2e
 def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path):
     _, data_cfg = generated
     env = dict(os.environ, ONEDNN_MAX_CPU_ISA='AVX2',

@@ -35,6 +35,7 @@ def test_seed_statistics_mean_std_and_paired_intervals():
     assert f'| 1 | +1.50 [{1.5 - half:+.2f}, {1.5 + half:+.2f}] |' in text
 
 
+@pytest.mark.e2e
 def test_the_experiment_commands_end_to_end(generated, tmp_path):
     """Seed statistics over two seeds, then on the first seed's run: the figures and Table 3;
     and Table 5. Tiny stages; the tables' numbers are those of the runs' results."""

@@ -35,7 +35,7 @@ class IndexImages:
 
 def _labeled_stream(dataset):
     build = functools.partial(pipeline.labeled_sample, mean=(0.0, 0.0, 0.0), stream='data')
-    return {'data': dataset}, build, pipeline.STAGE_COLUMNS['labeled']
+    return {'data': dataset}, build
 
 
 def _drawn_items(batches):
@@ -43,10 +43,10 @@ def _drawn_items(batches):
     return [int(label[0, 0]) for batch in batches for label in batch['label']]
 
 
-def _run(streams, build, columns, start_step, num_steps, batch_size=1, seed=SEED,
-         num_workers=1, num_shards=1, shard_id=0):
-    return list(iterate(train_loader(streams, build, columns, batch_size, start_step, num_steps,
-                                     seed, num_workers, num_shards, shard_id)))
+def _run(streams, build, start_step, num_steps, batch_size=1, seed=SEED, num_workers=1,
+         num_shards=1, shard_id=0):
+    return list(iterate(train_loader(streams, build, batch_size, start_step, num_steps, seed,
+                                     num_workers, num_shards, shard_id)))
 
 
 def _assert_same_batches(a, b):
@@ -68,13 +68,13 @@ def cfg(generated):
 @pytest.mark.parametrize('color_transfer', [False, True])
 def test_sample_level_pairs_one_source_and_one_target(cfg, color_transfer):
     cfg.TRAIN.COLOR_TRANSFER = color_transfer
-    streams, build, columns = data_streams(cfg, 'sample')
-    assert columns == ['image_src', 'label_src', 'image_trg', 'label_trg']
+    streams, build = data_streams(cfg, 'sample')
+    assert pipeline.columns_of(build) == ['image_src', 'label_src', 'image_trg', 'label_trg']
     assert set(streams) == {'source', 'target'} | ({'reference'} if color_transfer else set())
     samples = StepSamples(streams, build, SEED, 4)
     mean = cfg.TRAIN.IMG_MEAN
     (src_w, src_h), (trg_w, trg_h) = cfg.TRAIN.INPUT_SIZE_SOURCE, cfg.TRAIN.INPUT_SIZE_TARGET
-    batches = _run(streams, build, columns, 0, 4)
+    batches = _run(streams, build, 0, 4)
     assert len(batches) == 4
     for m, batch in enumerate(batches):
         # One source and one target image per step, each at its own configured size.
@@ -104,11 +104,11 @@ def _changed_box(changed):
 
 def test_region_mixed_batches_are_target_sized_pastes_of_a_source_crop(cfg):
     cfg.TRAIN.COLOR_TRANSFER = False
-    streams, build, columns = data_streams(cfg, 'region')
+    streams, build = data_streams(cfg, 'region')
     samples = StepSamples(streams, build, SEED, 8)
     mean = cfg.TRAIN.IMG_MEAN
     trg_w, trg_h = cfg.TRAIN.INPUT_SIZE_TARGET
-    batches = _run(streams, build, columns, 0, 4, batch_size=2)
+    batches = _run(streams, build, 0, 4, batch_size=2)
     pasted = 0
     for step, batch in enumerate(batches):
         assert batch['image'].shape == (2, 3, trg_h, trg_w)
@@ -144,20 +144,20 @@ def test_region_mixed_batches_are_target_sized_pastes_of_a_source_crop(cfg):
 
 def test_same_stream_with_any_workers_and_on_resume(cfg):
     cfg.TRAIN.COLOR_TRANSFER = True
-    streams, build, columns = data_streams(cfg, 'region')
-    full = _run(streams, build, columns, 0, 6, batch_size=2)
-    _assert_same_batches(full, _run(streams, build, columns, 0, 6, batch_size=2, num_workers=2))
+    streams, build = data_streams(cfg, 'region')
+    full = _run(streams, build, 0, 6, batch_size=2)
+    _assert_same_batches(full, _run(streams, build, 0, 6, batch_size=2, num_workers=2))
     # A run resumed at step 4 sees what the uninterrupted run saw from step 4 on.
-    _assert_same_batches(full[4:], _run(streams, build, columns, 4, 2, batch_size=2))
-    _assert_same_batches(full[4:], _run(streams, build, columns, 4, 2, batch_size=2,
+    _assert_same_batches(full[4:], _run(streams, build, 4, 2, batch_size=2))
+    _assert_same_batches(full[4:], _run(streams, build, 4, 2, batch_size=2,
                                         num_workers=2))
 
 
 def test_seeded_per_step(cfg):
-    streams, build, columns = data_streams(cfg, 'region')
-    first = _run(streams, build, columns, 0, 3, seed=7)
-    _assert_same_batches(first, _run(streams, build, columns, 0, 3, seed=7))
-    other = _run(streams, build, columns, 0, 3, seed=8)
+    streams, build = data_streams(cfg, 'region')
+    first = _run(streams, build, 0, 3, seed=7)
+    _assert_same_batches(first, _run(streams, build, 0, 3, seed=7))
+    other = _run(streams, build, 0, 3, seed=8)
     assert all(not np.array_equal(a['image'], b['image']) for a, b in zip(first, other))
     # Random access: a sample does not depend on the run's length or the order of access.
     short, long = StepSamples(streams, build, 7, 3), StepSamples(streams, build, 7, 100)
@@ -211,15 +211,15 @@ def test_shards_split_each_epoch_disjointly_and_completely(num_items, num_shards
 
 
 def test_sharded_loaders_split_an_epoch():
-    streams, build, columns = _labeled_stream(IndexImages(12))
-    drawn = [_drawn_items(_run(streams, build, columns, 0, 3, batch_size=2, num_shards=2,
+    streams, build = _labeled_stream(IndexImages(12))
+    drawn = [_drawn_items(_run(streams, build, 0, 3, batch_size=2, num_shards=2,
                                shard_id=shard_id, num_workers=1 + shard_id))
              for shard_id in (0, 1)]
     assert len(drawn[0]) == len(drawn[1]) == 6
     assert not set(drawn[0]) & set(drawn[1])
     assert sorted(drawn[0] + drawn[1]) == list(range(12))
     # The two shards interleave the single-device stream of the same seed.
-    single = _drawn_items(_run(streams, build, columns, 0, 6, batch_size=2))
+    single = _drawn_items(_run(streams, build, 0, 6, batch_size=2))
     assert single[0::2] == drawn[0] and single[1::2] == drawn[1]
 
 

@@ -61,6 +61,7 @@ def events(exp_dir):
         return json.load(f)['events']
 
 
+@pytest.mark.e2e
 def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     exp = tmp_path / 'exp'
     result = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
@@ -101,6 +102,7 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     assert '[pipeline] round2/teacher_rl: skipped' in redo.stdout
 
 
+@pytest.mark.e2e
 def test_mode_auto_switches_between_pynative_training_and_graph_inference(pipeline_cfg,
                                                                            tmp_path):
     """MODE auto on CPU: PyNative for the training steps, graph mode for evaluation and pseudo
@@ -131,6 +133,7 @@ def test_mode_auto_switches_between_pynative_training_and_graph_inference(pipeli
     assert f"(best {rows[0]['student_best']['mIoU']:.2f} @" in (exp / 'results.md').read_text()
 
 
+@pytest.mark.e2e
 def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path):
     exp = tmp_path / 'exp'
     cmd = [sys.executable, 'self_train.py', *map(str, pipeline_cfg), '--exp_dir', str(exp)]
@@ -153,6 +156,7 @@ def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path)
     assert (exp / 'results.json').exists()
 
 
+@pytest.mark.e2e
 def test_pseudo_only_and_ground_truth_protection(pipeline_cfg, generated, tmp_path):
     root, data_cfg = generated
     exp = tmp_path / 'exp'

@@ -7,10 +7,12 @@ import subprocess
 import sys
 import time
 
+import mindspore as ms
 import numpy as np
 import pytest
 
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
+from dataset import pipeline
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import read_checkpoint
 from engine.trainer import Trainer
@@ -26,6 +28,7 @@ def read_log(out_dir):
         return [json.loads(line) for line in f]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('mix', ['region', 'sample'])
 def test_teacher_lowers_the_loss(generated, tmp_path, mix):
     _, data_cfg = generated
@@ -49,7 +52,7 @@ def test_teacher_lowers_the_loss(generated, tmp_path, mix):
 def test_learning_rates_of_both_groups(tiny_cfg, tmp_path):
     tiny_cfg.TRAIN.LEARNING_RATE, tiny_cfg.TRAIN.MAX_ITERS = 1e-3, 100
     net = build_model(tiny_cfg)
-    trainer = Trainer(tiny_cfg, net, lambda *b: None, (), None, str(tmp_path), 'test')
+    trainer = Trainer(tiny_cfg, net, [], {}, pipeline.labeled_sample, str(tmp_path), 'test')
     for iteration in (0, 10, 50, 99):
         backbone, heads = trainer.learning_rates(iteration)
         expected = 1e-3 * (1 - iteration / 100) ** 0.9
@@ -57,11 +60,35 @@ def test_learning_rates_of_both_groups(tiny_cfg, tmp_path):
         assert heads == pytest.approx(10 * expected, rel=1e-5)
 
 
+def test_loss_parts_ask_for_columns_by_name(tiny_cfg, tmp_path):
+    from engine.trainer import LossPart
+    from utils.errors import ConfigError
+    net = build_model(tiny_cfg)
+    parts = [LossPart(lambda image, label: (image.sum(), ()), ('image', 'label'), ()),
+             LossPart(lambda image: (image.sum(), ()), ('image_unl',), ())]
+    with pytest.raises(ConfigError, match=r"\['image_unl'\]; the samples have \['image', "
+                                           r"'label'\]"):
+        Trainer(tiny_cfg, net, parts, {}, pipeline.labeled_sample, str(tmp_path), 'test')
+
+
+    def label_mean(label, image):  # the columns in another order than the builder's
+        return net(image)[1].mean() * 0 + label.astype(ms.float32).mean(), (image.max(),)
+
+    trainer = Trainer(tiny_cfg, net, [LossPart(label_mean, ('label', 'image'), ('top',))], {},
+                      pipeline.labeled_sample, str(tmp_path), 'test')
+    assert trainer.term_names == ('top',)
+    image = ms.Tensor(np.full((1, 3, 64, 128), 0.5, np.float32))
+    label = ms.Tensor(np.full((1, 64, 128), 3, np.int32))
+    loss, (top,) = trainer.train_step(image, label)
+    assert float(loss.asnumpy()) == 3.0 and float(top.asnumpy()) == 0.5
+
+
 def final_params(out_dir):
     params = read_checkpoint(os.path.join(out_dir, 'final.ckpt'))
     return {k: v.asnumpy() for k, v in params.items() if not k.startswith('meta.')}
 
 
+@pytest.mark.e2e
 def test_killed_run_resumes_to_the_same_weights(generated, tmp_path):
     _, data_cfg = generated
     opts = ['TRAIN.EARLY_STOP=30', 'TRAIN.MAX_ITERS=30', 'TRAIN.SAVE_PRED_EVERY=10',
@@ -94,6 +121,7 @@ def test_killed_run_resumes_to_the_same_weights(generated, tmp_path):
     assert not glob.glob(os.path.join(killed, 'checkpoints', '.*'))
 
 
+@pytest.mark.e2e
 def test_corrupt_newest_checkpoint_falls_back(generated, tmp_path):
     _, data_cfg = generated
     out = str(tmp_path / 'run')
