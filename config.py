@@ -79,8 +79,8 @@ _C.TRAIN.COLOR_TRANSFER = True         # LAB colour transfer of source to target
 _C.TRAIN.MIX_AREA_RANGE = (0.0, 1.0)   # region mix: box area fraction 1 - lambda in this range
 _C.TRAIN.LAMBDA_KL = 0.5               # distillation
 _C.TRAIN.LAMBDA_CE = 1.0
-_C.TRAIN.KL_T = 1.0                    # distillation temperature (released config: 10)
-_C.TRAIN.KL_T_SQUARED = True           # the KL times T² (Hinton et al.); the released code does not say
+_C.TRAIN.KL_T = 10.0                   # distillation temperature, as released (docs/DEMO.md: T = 1, 10)
+_C.TRAIN.KL_T_SQUARED = True           # the KL times T² (Hinton et al.); unreleased, measured in docs/DEMO.md
 _C.TRAIN.KL_RESOLUTION = 'logits'      # distillation KL on the logits' 1/8 grid | input (upsampled, as CE)
 _C.TRAIN.STUDENT_INIT = 'imagenet'     # the student starts from RESTORE_FROM | teacher_rl | teacher_sl
 _C.TRAIN.ROUND_INIT = 'imagenet'       # each round starts from RESTORE_FROM | previous (round r-1)
