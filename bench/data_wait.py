@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import distill  # noqa: E402
 import train_teacher  # noqa: E402
-from bench.loader_throughput import ensure_data, machine  # noqa: E402
+from bench import machine  # noqa: E402
+from bench.loader_throughput import ensure_data  # noqa: E402
 from config import get_cfg  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def main():
                 f'TRAIN.SAVE_PRED_EVERY={args.steps}', "TRAIN.RESTORE_FROM=''"]
         opts += [f'MODE={args.mode}'] if args.mode else []
         cfg = get_cfg([ensure_data(data_dir, 16)], opts)
-        print(f'machine: {machine()}; {cfg.MODE} mode, {cfg.NUM_WORKERS} loader workers; '
+        print(f'machine: {machine.line()}; {cfg.MODE} mode, {cfg.NUM_WORKERS} loader workers; '
               f'mean over steps 2..{args.steps}\n')
         print('| stage | s/step | data wait |\n|---|---|---|')
         runs = {}

@@ -17,14 +17,13 @@ float): what one core can feed.
 import argparse
 import functools
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench import machine  # noqa: E402
 from config import get_cfg  # noqa: E402
 from dataset import pipeline, synthetic  # noqa: E402
 from train_teacher import data_streams  # noqa: E402
@@ -97,23 +96,12 @@ def direct_steps_per_second(cfg, mix, transfer, num_steps):
     return num_steps / (time.perf_counter() - start)
 
 
-def machine():
-    model = platform.processor() or platform.machine()
-    try:
-        lscpu = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-        model = next(line.split(':', 1)[1].strip() for line in lscpu.splitlines()
-                     if line.startswith('Model name'))
-    except (OSError, StopIteration):
-        pass
-    return f'{model}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}'
-
-
 def main(args):
     with tempfile.TemporaryDirectory(prefix='loader_bench_') as tmp:
         data_dir = args.data or tmp
         os.makedirs(data_dir, exist_ok=True)
         cfg = get_cfg([ensure_data(data_dir, args.num_images)])   # the paper's sizes
-        print(f'machine: {machine()}')
+        print(f'machine: {machine.line()}')
         print(f'sizes: GTA5 -> {cfg.TRAIN.INPUT_SIZE_SOURCE}, Cityscapes -> '
               f'{cfg.TRAIN.INPUT_SIZE_TARGET}; batch 1; best of {args.repeats} runs of '
               f'{args.steps} timed steps\n')

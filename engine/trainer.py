@@ -8,9 +8,11 @@ step, mixed precision, data parallelism, checkpoints (atomic, newest K kept, res
 validation with the best checkpoint kept, the JSONL log and the progress bar.
 
     out_dir/config.yaml          the effective config
-    out_dir/log.jsonl            {"iteration", "lr", "sec_per_iter", "data_wait", <terms>}
-                                 and {"iteration", "val"}; data_wait is the share of the wall
-                                 time since the last record spent waiting for the next batch
+    out_dir/log.jsonl            {"iteration", "lr", "sec_per_iter", "data_wait", <terms>},
+                                 {"iteration", "val"}, and last {"iteration", "seconds"}: where
+                                 the run's time went (the first, compiling step alone); data_wait
+                                 is the share of the wall time since the last record spent
+                                 waiting for the next batch
     out_dir/checkpoints/iter_NNNNNN.ckpt
     out_dir/final.ckpt, out_dir/best.ckpt
 
@@ -302,21 +304,32 @@ class Trainer:
             # closed on an error too: its message then starts on a line of its own
             with tqdm(total=stop, initial=start, desc=self.stage, dynamic_ncols=True,
                       disable=self.rank != 0) as bar:
-                self.train_steps(start, stop, batches, bar)
+                seconds = self.train_steps(start, stop, batches, bar)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(self.resume_hint()) from None
         self.save(final, stop)
         barrier()  # the next stage, on every rank, reads what rank 0 just wrote
-        self.log(f'[{self.stage}] finished: {final}')
+        if self.rank == 0 and start < stop:
+            append_jsonl(os.path.join(self.out_dir, 'log.jsonl'),
+                         {'iteration': stop, 'seconds': seconds})
+        self.log(f'[{self.stage}] finished: {final} ({time_split(seconds)})')
         return final
 
     def train_steps(self, start, stop, batches, bar):
+        """Steps start..stop-1; returns where the time went: {'first_step' (compiling
+        included), 'steps' (the others, with their data waiting and logging), 'validation',
+        'checkpoints'}, in seconds."""
         cfg = self.cfg
         tick, last_logged = time.time(), start
         waited, fetch_start = 0.0, time.time()
+        seconds = dict.fromkeys(('first_step', 'steps', 'validation', 'checkpoints'), 0.0)
+        began = time.time()
         for iteration, batch in zip(range(start, stop), batches):
             waited += time.time() - fetch_start  # the step is blocked on loading and mixing
             loss, terms = self.train_step(*[ms.Tensor(v) for v in batch.values()])
+            if iteration == start:
+                loss.asnumpy()  # the first step compiles: its time is worth knowing alone
+                seconds['first_step'] = time.time() - began
             done = self.iteration = iteration + 1
             bar.update(1)
             if done % cfg.TRAIN.LOG_EVERY == 0 or done == stop:
@@ -326,10 +339,17 @@ class Trainer:
                 bar.set_postfix(loss=f'{float(loss.asnumpy()):.4f}')
                 tick, last_logged, waited = time.time(), done, 0.0
             if cfg.TRAIN.EVAL_EVERY and self.val_dataset and done % cfg.TRAIN.EVAL_EVERY == 0:
+                since = time.time()
                 self.validate(done)
+                seconds['validation'] += time.time() - since
             if done % cfg.TRAIN.SAVE_PRED_EVERY == 0 or done == stop:
+                since = time.time()
                 self.save_periodic(done)
+                seconds['checkpoints'] += time.time() - since
             fetch_start = time.time()
+        seconds['steps'] = (time.time() - began - seconds['first_step'] - seconds['validation']
+                            - seconds['checkpoints'])
+        return {k: round(v, 3) for k, v in seconds.items()}
 
     def resume_hint(self):
         """What the same command does after an interrupt at self.iteration."""
@@ -364,6 +384,12 @@ class Trainer:
             self.best = score
             self.save(os.path.join(self.out_dir, 'best.ckpt'), iteration)
         self.log(f'[{self.stage}] iteration {iteration}: val {score} (best {self.best})')
+
+
+def time_split(seconds):
+    """'first step (compiling) 14.2 s, steps 80.1 s, ...' of a train_steps result."""
+    return ', '.join(f'{k.replace("_", " ")}{" (compiling)" if k == "first_step" else ""} '
+                     f'{v:.1f} s' for k, v in seconds.items())
 
 
 def append_jsonl(path, record):

@@ -78,3 +78,13 @@ def generated(tmp_path_factory):
     generate(str(out), seed=0, num_source=12, num_train=12, num_val=4, target_size=(128, 64),
              source_size=(160, 96))
     return str(out), write_data_config(str(out))
+
+
+@pytest.fixture(scope='session')
+def labeled_4(generated, tmp_path_factory):
+    """A label list of the generated data's first 4 train images: a D_T smaller than D_U."""
+    with open(os.path.join(generated[0], 'cityscapes', 'cityscapes_list', 'train.txt')) as f:
+        names = f.read().split()
+    path = tmp_path_factory.mktemp('labeled') / 'labeled_4.txt'
+    path.write_text('\n'.join(names[:4]) + '\n')
+    return path

@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -47,3 +48,15 @@ def test_demo_runs_every_stage_and_writes_the_table(tmp_path):
     predictions = exp / 'round2' / 'eval_student_pred' / 'color'
     assert len(os.listdir(predictions)) == 20
     assert len((tmp_path / 'demo' / 'train_labeled_10.txt').read_text().split()) == 10
+
+    # bench/demo_time.py splits this run's time: every training step has its compile time
+    log = tmp_path / 'demo.log'
+    log.write_text(result.stdout)
+    bench = subprocess.run([sys.executable, 'bench/demo_time.py', '--out', str(tmp_path / 'demo'),
+                            '--log', str(log)], cwd=ROOT, capture_output=True, text=True)
+    assert bench.returncode == 0, bench.stderr
+    split = json.loads(bench.stdout.splitlines()[-1])
+    assert split['totals']['compiling (first training step)'] > 0
+    assert split['totals']['evaluation'] > 0 and split['totals']['pseudo-labelling'] > 0
+    assert sum(split['totals'].values()) == pytest.approx(sum(split['wall'].values()), abs=0.5)
+    assert '| round2/student |' in bench.stdout and split['machine']['cores'] == os.cpu_count()

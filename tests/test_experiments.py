@@ -36,22 +36,18 @@ def test_seed_statistics_mean_std_and_paired_intervals():
 
 
 @pytest.mark.e2e
-def test_the_experiment_commands_end_to_end(generated, tmp_path):
+def test_the_experiment_commands_end_to_end(generated, labeled_4, tmp_path):
     """Seed statistics over two seeds, then on the first seed's run: the figures and Table 3;
     and Table 5. Tiny stages; the tables' numbers are those of the runs' results."""
     import json
     import subprocess
     from PIL import Image
     from conftest import TINY_CFG
-    root, data_cfg = generated
-    with open(os.path.join(root, 'cityscapes', 'cityscapes_list', 'train.txt')) as f:
-        names = f.read().split()
-    labeled = tmp_path / 'labeled_4.txt'
-    labeled.write_text('\n'.join(names[:4]) + '\n')
+    _, data_cfg = generated
     short = tmp_path / 'short.yaml'
     short.write_text('TRAIN:\n  EARLY_STOP: 2\n  MAX_ITERS: 2\n  SAVE_PRED_EVERY: 2\n'
                      '  EVAL_EVERY: 0\n')
-    pipeline = ['--cfg', TINY_CFG, data_cfg, str(short), '--labeled_list', str(labeled)]
+    pipeline = ['--cfg', TINY_CFG, data_cfg, str(short), '--labeled_list', str(labeled_4)]
 
     def run(script, *args):
         result = subprocess.run([sys.executable, os.path.join('scripts', script), *map(str, args)],

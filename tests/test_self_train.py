@@ -41,18 +41,14 @@ def test_thresholds_match_the_exact_median_on_many_pixels():
 
 
 @pytest.fixture(scope='module')
-def pipeline_cfg(generated, tmp_path_factory):
+def pipeline_cfg(generated, labeled_4, tmp_path_factory):
     """Short stages on the generated data, with 4 labeled target images."""
-    root, data_cfg = generated
+    _, data_cfg = generated
     out = tmp_path_factory.mktemp('pipeline')
-    with open(os.path.join(root, 'cityscapes', 'cityscapes_list', 'train.txt')) as f:
-        names = f.read().split()
-    labeled = out / 'labeled_4.txt'
-    labeled.write_text('\n'.join(names[:4]) + '\n')
     short = out / 'short.yaml'
     short.write_text('TRAIN:\n  EARLY_STOP: 12\n  MAX_ITERS: 12\n  SAVE_PRED_EVERY: 4\n'
                      '  EVAL_EVERY: 0\n')
-    return ['--cfg', TINY_CFG, data_cfg, str(short), '--labeled_list', str(labeled),
+    return ['--cfg', TINY_CFG, data_cfg, str(short), '--labeled_list', str(labeled_4),
             '--rounds', '2']
 
 
