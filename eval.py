@@ -79,7 +79,7 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
     dataset = cityscapes_val(cfg, data_path, list_path)
     setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
     paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
-    net = load_predictor(cfg, paths)
+    predictor = load_predictor(cfg, paths, dataset.label_size[::-1])
 
     # Where the results go: after the checkpoint (a run refused for its inputs makes no
     # folder), before the whole evaluation rather than after it.
@@ -87,7 +87,7 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         check_writable(os.path.dirname(output) or '.')
     if save_pred:
         check_writable(save_pred)
-    summary, hist = evaluate(net, dataset, cfg.NUM_CLASSES, class_names, cfg.NUM_WORKERS,
+    summary, hist = evaluate(predictor, dataset, cfg.NUM_CLASSES, class_names, cfg.NUM_WORKERS,
                              save_pred, palette, label_lut)
     print(format_table(summary))
     if output:

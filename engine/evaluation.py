@@ -8,22 +8,22 @@ import mindspore as ms
 from tqdm import tqdm
 
 from dataset.pipeline import eval_loader, iterate
-from net.predict import Predictor
 from utils.func import ConfusionMatrix
 from utils.serialization import atomic_save_image
 from utils.visualize import colorize, train_ids_to_label_ids
 
 
-def evaluate(net, dataset, num_classes, class_names=None, num_workers=1, save_pred=None,
+def evaluate(predictor, dataset, num_classes, class_names=None, num_workers=1, save_pred=None,
              palette=None, label_lut=None, progress=True):
-    """Confusion-matrix summary of `net` on `dataset` (mIoUs and per-class IoU, in %).
+    """Confusion-matrix summary of `predictor` (a net.predict.Predictor at the labels' size)
+    on `dataset` (mIoUs and per-class IoU, in %).
 
     With `save_pred`, also writes `color/NAME` (Cityscapes palette) and `labelIds/NAME`
     (label ids, as cityscapesScripts' evaluation reads them) for every image.
     """
+    net = predictor.net
     was_training = net.training
     net.set_train(False)
-    predictor = Predictor(net, dataset.label_size[::-1])
     matrix = ConfusionMatrix(num_classes)
     batches = iterate(eval_loader(dataset, num_workers))
     # a bar closed on an error too: the error's message then starts on a line of its own

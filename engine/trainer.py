@@ -37,6 +37,7 @@ from dataset.pipeline import columns_of, iterate, train_loader
 from engine.evaluation import evaluate
 from engine.run_dir import check_writable
 from net.deeplabv2_mindspore import build_model
+from net.predict import Predictor
 from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
                               save_checkpoint)
 from utils.device import setup_device
@@ -146,6 +147,7 @@ class Trainer:
         self.out_dir = out_dir
         self.ckpt_dir = os.path.join(out_dir, 'checkpoints')
         self.val_dataset = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
+        self.predictor = None
         self.log = log if self.rank == 0 else (lambda *a, **k: None)
         self.best = float('-inf')
         if devices_note:
@@ -373,7 +375,9 @@ class Trainer:
         """mIoU on the validation set; the best checkpoint so far is kept as best.ckpt."""
         if self.rank != 0:
             return
-        summary, _ = evaluate(self.net, self.val_dataset, self.cfg.NUM_CLASSES,
+        if self.predictor is None:  # one, compiled at the first validation
+            self.predictor = Predictor(self.net, self.val_dataset.label_size[::-1])
+        summary, _ = evaluate(self.predictor, self.val_dataset, self.cfg.NUM_CLASSES,
                               progress=False)
         self.net.set_train(True)
         score = summary[primary_metric(self.cfg.NUM_CLASSES)]

@@ -6,6 +6,7 @@ from mindspore import nn, ops
 
 from net.deeplabv2_mindspore import build_model, upsample
 from utils.checkpoint import load_net_checkpoint
+from utils.serialization import to_plain
 
 
 def load_model(cfg, checkpoint, frozen_as=None):
@@ -100,7 +101,24 @@ class TeacherEnsemble(nn.Cell):
         return ensemble_prob(self.teachers, image, 1.0)
 
 
-def load_predictor(cfg, checkpoints):
-    """One checkpoint's model, or the ensemble of several (a list)."""
+# The evaluation nets kept between calls, one model and one ensemble: a process that
+# evaluates checkpoint after checkpoint of the same settings and size (the pipeline's eval
+# steps) compiles each prediction graph once, where new nets compiled it every time.
+_REUSED = {}
+
+
+def load_predictor(cfg, checkpoints, output_hw):
+    """A Predictor at `output_hw` of one checkpoint's model, or of the ensemble of several (a
+    list). Its nets are those of the last call with as many checkpoints, if the settings and
+    size were the same, with the new checkpoints' weights: that last predictor is now this."""
     paths = [checkpoints] if isinstance(checkpoints, str) else list(checkpoints)
-    return load_model(cfg, paths[0]) if len(paths) == 1 else TeacherEnsemble(cfg, paths)
+    key = (repr(to_plain(cfg.MODEL)), cfg.NUM_CLASSES, tuple(output_hw))
+    if _REUSED.get(len(paths), (None,))[0] != key:
+        model = build_model(cfg) if len(paths) == 1 else TeacherEnsemble(cfg, paths)
+        _REUSED[len(paths)] = key, Predictor(model, output_hw)
+    predictor = _REUSED[len(paths)][1]
+    members = [predictor.net] if len(paths) == 1 else list(predictor.net.teachers)
+    for member, path in zip(members, paths):
+        load_net_checkpoint(member, path)
+        member.set_train(False)
+    return predictor

@@ -103,7 +103,9 @@ def load_net_checkpoint(net, path, params=None):
     """Load every parameter of `net` from `path`; return the checkpoint's dict."""
     params = read_checkpoint(path) if params is None else params
     check_compatible(net, params, path)
-    net_params = {k: v for k, v in params.items() if not is_training_state(k)}
+    # By the names inside `net`: wrapped in another cell (a Predictor), its parameters' own
+    # names carry the wrapper's prefix.
+    net_params = {p.name: params[name] for name, p in net.parameters_and_names()}
     not_loaded, _ = ms.load_param_into_net(net, net_params, strict_load=True)
     if not_loaded:
         raise CheckpointError(f'{path}: parameters not loaded: {_describe(not_loaded)}')
