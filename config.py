@@ -31,6 +31,7 @@ _C.DEVICE = 'CPU'                      # CPU | Ascend | GPU: the only switch bet
 _C.DEVICE_ID = 0
 _C.MODE = 'auto'                       # auto (PYNATIVE to train on CPU, else GRAPH) | GRAPH | PYNATIVE
 _C.NUM_WORKERS = 2                     # data-loading workers per device
+_C.CPU_THREADS = 0                     # threads of a CPU operator; 0: MindSpore's own number
 _C.DATA_DIRECTORY_SOURCE = 'data/GTA5'
 _C.DATA_LIST_SOURCE = os.path.join(PROJECT_ROOT, 'dataset', 'gta5_list', 'train.txt')
 _C.DATA_DIRECTORY_TARGET = 'data/Cityscapes'
@@ -129,6 +130,7 @@ _SIZE = (lambda v: min(v) > 0, 'a positive [width, height]')
 RANGES = {
     'DEVICE_ID': _NON_NEGATIVE,
     'NUM_WORKERS': _NON_NEGATIVE,
+    'CPU_THREADS': _NON_NEGATIVE,
     'TRAIN.INPUT_SIZE_SOURCE': _SIZE,
     'TRAIN.INPUT_SIZE_TARGET': _SIZE,
     'TRAIN.BATCH_SIZE_SOURCE': _POSITIVE,

@@ -77,7 +77,8 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     dataset = cityscapes_val(cfg, data_path, list_path)
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True,
+                 cpu_threads=cfg.CPU_THREADS)
     paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
     predictor = load_predictor(cfg, paths, dataset.label_size[::-1])
 

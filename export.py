@@ -90,7 +90,8 @@ def main(args):
                           f'CANN toolkit), the device is {cfg.DEVICE}; use --format MINDIR')
     extension = EXTENSIONS[args.format]
     output = args.output if args.output.lower().endswith(extension) else args.output + extension
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True,
+                 cpu_threads=cfg.CPU_THREADS)
     main_head = load_main_head(cfg, args.pretrained)
     width, height = cfg.TEST.INPUT_SIZE
     noise = np.random.default_rng(CHECK_SEED).normal(0.0, CHECK_INPUT_STD, (1, 3, height, width))

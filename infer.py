@@ -108,7 +108,8 @@ def main(args):
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     paths = list_inputs(args.input)
     names = output_names(paths)
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True,
+                 cpu_threads=cfg.CPU_THREADS)
     main_head = load_main_head(cfg, args.pretrained)
 
     unreadable = []

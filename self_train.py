@@ -73,7 +73,8 @@ def pseudo_labels(cfg, checkpoint, pseudo_dir):
     dataset = target_unlabeled_dataset(cfg)
     with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
                 dataset_roots(cfg), option='--pseudo_dir'):
-        setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True)
+        setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True,
+                 cpu_threads=cfg.CPU_THREADS)
         net = load_model(cfg, checkpoint)
         stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
                                        cfg.TRAIN.PSEUDO_PORTION,

@@ -26,9 +26,10 @@ LOCK = '.lock'
 # resume, so another stage or other settings may take it over.
 NO_WORK = (RECORD, LOCK, 'config.yaml')
 # Config keys a resumed run may change: the data stream is the same for any number of loading
-# workers (dataset/pipeline.py), and which of the machine's devices runs a step does not change
-# its numbers. Anything else (even MODE or TRAIN.LOG_EVERY) makes another run.
-RESUMABLE_WITH_OTHER = ('NUM_WORKERS', 'DEVICE_ID')
+# workers (dataset/pipeline.py), and neither which of the machine's devices runs a step nor
+# over how many threads an operator runs changes its numbers (tests/test_train_teacher.py).
+# Anything else (even MODE or TRAIN.LOG_EVERY) makes another run.
+RESUMABLE_WITH_OTHER = ('NUM_WORKERS', 'DEVICE_ID', 'CPU_THREADS')
 DATASET_ROOTS = ('DATA_DIRECTORY_SOURCE', 'DATA_DIRECTORY_TARGET', 'DATA_DIRECTORY_PSEUDO')
 
 

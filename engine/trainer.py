@@ -120,7 +120,7 @@ def use_jit(cfg):
 
 def start_process(cfg):
     """The device of a training process, and its data-parallel group when launched in one."""
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID)
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, cpu_threads=cfg.CPU_THREADS)
     init_distributed()
 
 

@@ -14,7 +14,13 @@ SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
 FIXTURES = os.path.join(SHARED, 'fixtures')
 TINY_CFG = os.path.join(ROOT, 'configs', 'tiny_cpu.yaml')
 
-setup_device('CPU', 'GRAPH')
+setup_device('CPU', 'GRAPH', cpu_threads=1)  # the tiny nets' setting (configs/tiny_cpu.yaml)
+
+
+def pytest_collection_modifyitems(items):
+    """The end-to-end tests first: with the suite's two workers (scripts/run_tests.sh) the
+    minutes-long ones then run beside the many short ones, not after them."""
+    items.sort(key=lambda item: item.get_closest_marker('e2e') is None)
 
 
 @pytest.fixture

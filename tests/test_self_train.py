@@ -46,7 +46,7 @@ def pipeline_cfg(generated, labeled_4, tmp_path_factory):
     _, data_cfg = generated
     out = tmp_path_factory.mktemp('pipeline')
     short = out / 'short.yaml'
-    short.write_text('TRAIN:\n  EARLY_STOP: 12\n  MAX_ITERS: 12\n  SAVE_PRED_EVERY: 4\n'
+    short.write_text('TRAIN:\n  EARLY_STOP: 6\n  MAX_ITERS: 6\n  SAVE_PRED_EVERY: 2\n'
                      '  EVAL_EVERY: 0\n')
     return ['--cfg', TINY_CFG, data_cfg, str(short), '--labeled_list', str(labeled_4),
             '--rounds', '2']
@@ -131,24 +131,28 @@ def test_mode_auto_switches_between_pynative_training_and_graph_inference(pipeli
 
 @pytest.mark.e2e
 def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path):
+    """Killed in the student's training, after its first checkpoint: the same command skips
+    the teachers, resumes the student and runs every step after it once (one round: a second
+    adds steps, not cases)."""
     exp = tmp_path / 'exp'
-    cmd = [sys.executable, 'self_train.py', *map(str, pipeline_cfg), '--exp_dir', str(exp)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [*map(str, pipeline_cfg), '--rounds', '1', '--exp_dir', str(exp)]
+    proc = subprocess.Popen([sys.executable, 'self_train.py', *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    student = exp / 'round1' / 'student'
     deadline = time.time() + 600
-    started = lambda: os.path.isfile(exp / 'manifest.json') and any(  # noqa: E731
-        e['step'] == 'round1/student' and e['event'] == 'started' for e in events(exp))
-    while proc.poll() is None and time.time() < deadline and not started():
-        time.sleep(0.1)
-    time.sleep(2)                                     # part-way through the student
+    while (proc.poll() is None and time.time() < deadline
+           and not (student / 'checkpoints' / 'iter_000002.ckpt').is_file()):
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert not (exp / 'results.json').exists()
-    resumed = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
+    assert not (student / 'final.ckpt').exists(), 'killed too late'
+    resumed = run_script('self_train.py', *args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert '[pipeline] round1/teacher_rl: skipped' in resumed.stdout
     assert '[pipeline] round1/teacher_sl: skipped' in resumed.stdout
+    assert f'resumed from {student / "checkpoints" / "iter_000002.ckpt"}' in resumed.stdout
     finished = [e['step'] for e in events(exp) if e['event'] == 'finished']
-    assert len(finished) == len(set(finished)) == 15, finished
+    assert len(finished) == len(set(finished)) == 7, finished
     assert (exp / 'results.json').exists()
 
 

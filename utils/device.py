@@ -19,9 +19,13 @@ def default_mode(device, inference=False):
     return 'PYNATIVE' if device == 'CPU' and not inference else 'GRAPH'
 
 
-def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False):
+_cpu_threads = None  # set by setup_device, once per process
+
+
+def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_threads=0):
     """Select the device and execution mode (from cfg.DEVICE / cfg.MODE; mode auto: see
-    `default_mode`, which `inference` informs).
+    `default_mode`, which `inference` informs), and the threads of a CPU operator
+    (cfg.CPU_THREADS; 0 leaves MindSpore's number).
 
     On CPU, MindSpore's bundled oneDNN picks a reference 3x3-convolution kernel on AVX-512
     machines that is 30-100x slower than its AVX2 kernel (measured here: 9.0 s vs 0.053 s for
@@ -38,6 +42,15 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False):
     # msrun gives each worker its own device only when no id is set.
     by_launcher = device == 'CPU' or os.environ.get('MS_WORKER_NUM')
     ms.set_device(device, None if by_launcher else device_id)
+    # The tiny nets of the demo and the tests: a step is hundreds of operators on small
+    # tensors, and splitting each over both cores costs more than it gains (a region-level
+    # teacher step 0.08 s on one thread against 0.075-0.11 s on MindSpore's number; in
+    # PyNative 0.28-0.31 s against 0.37-0.40 s; the same losses, docs/PERFORMANCE.md). The
+    # loader's worker gets the other core. MindSpore takes the number once per process.
+    global _cpu_threads
+    if device == 'CPU' and cpu_threads and _cpu_threads is None:
+        ms.device_context.cpu.op_tuning.threads_num(cpu_threads)
+        _cpu_threads = cpu_threads
 
 
 def check_available(device):
