@@ -4,6 +4,9 @@ pseudo-labelling, in MindSpore (GRAPH and PYNATIVE) and in PyTorch, on this mach
     python bench/stages.py                                   # every case, every backend
     python bench/stages.py --cases teacher student --size 512x256 --backends PYNATIVE torch
     python bench/stages.py --run teacher --backend GRAPH     # one measurement, JSON
+    python bench/stages.py --cases teacher teacher_sl --backends GRAPH --steps 100 \
+        --opts MODEL.BLOCKS=[1,1,1,1] MODEL.WIDTH=8 TRAIN.INPUT_SIZE_TARGET=[128,64] \
+        TRAIN.INPUT_SIZE_SOURCE=[160,96] TRAIN.JIT_STEP=on CPU_THREADS=1   # the demo's steps
 
 Cases, at the configured sizes (target 1024x512, source 1280x720; `--size` sets the target):
   inference   one forward of a frozen net
@@ -68,7 +71,7 @@ def mindspore_case(case, cfg, mode, steps, tmp):
     from net.predict import Confidence, Predictor
     from engine.trainer import Trainer
 
-    setup_device('CPU', mode)
+    setup_device('CPU', mode, cpu_threads=cfg.CPU_THREADS)
     if case == 'baseline':
         return 0.0
     (width, height), (src_width, src_height) = cfg.TRAIN.INPUT_SIZE_TARGET, \

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup_env.sh requirements-dev.txt
 export ONEDNN_MAX_CPU_ISA=${ONEDNN_MAX_CPU_ISA:-AVX2}
-# Two workers (pytest-xdist): on this project's 2-core machines the suite took 749 s so, about
-# 990 s in one process (docs/PERFORMANCE.md). DDM_TEST_WORKERS=0 runs it in this process.
-exec .venv/bin/python -m pytest -n "${DDM_TEST_WORKERS:-2}" "$@"
+# Two workers (pytest-xdist), an idle one taking tests from the other's queue (worksteal): on
+# this project's 2-core machines the suite took 599 s so, 678 s with xdist's fixed shares
+# (docs/PERFORMANCE.md). DDM_TEST_WORKERS=0 runs it in this process.
+exec .venv/bin/python -m pytest -n "${DDM_TEST_WORKERS:-2}" --dist worksteal "$@"

@@ -42,11 +42,11 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
     # msrun gives each worker its own device only when no id is set.
     by_launcher = device == 'CPU' or os.environ.get('MS_WORKER_NUM')
     ms.set_device(device, None if by_launcher else device_id)
-    # The tiny nets of the demo and the tests: a step is hundreds of operators on small
-    # tensors, and splitting each over both cores costs more than it gains (a region-level
-    # teacher step 0.08 s on one thread against 0.075-0.11 s on MindSpore's number; in
-    # PyNative 0.28-0.31 s against 0.37-0.40 s; the same losses, docs/PERFORMANCE.md). The
-    # loader's worker gets the other core. MindSpore takes the number once per process.
+    # The tiny nets of the tests and the demo: a step is hundreds of operators on small
+    # tensors, and splitting each over both cores costs more than it gains. In PyNative a
+    # region-level teacher step took 0.26 s on one thread against 0.37 s, a sample-level one
+    # 0.56 s against 0.94 s; in graph mode about the same either way; the same numbers
+    # (docs/PERFORMANCE.md). MindSpore takes the number once per process.
     global _cpu_threads
     if device == 'CPU' and cpu_threads and _cpu_threads is None:
         ms.device_context.cpu.op_tuning.threads_num(cpu_threads)
