@@ -17,7 +17,7 @@ from engine.evaluation import evaluate
 from engine.run_dir import check_outside, check_writable, dataset_roots
 from net.predict import load_predictor
 from utils.charts import confusion_matrix_image, iou_bar_chart
-from utils.device import setup_device
+from utils.device import setup_device_for
 from utils.errors import ConfigError, DataError, run_cli
 from utils.func import format_table
 from utils.serialization import atomic_write_json
@@ -77,8 +77,7 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     dataset = cityscapes_val(cfg, data_path, list_path)
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True,
-                 cpu_threads=cfg.CPU_THREADS)
+    setup_device_for(cfg, inference=True)
     paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
     predictor = load_predictor(cfg, paths, dataset.label_size[::-1])
 

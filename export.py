@@ -24,7 +24,7 @@ from mindspore import nn
 
 from config import add_config_args, cfg_from_args
 from net.predict import load_main_head
-from utils.device import setup_device
+from utils.device import setup_device_for
 from utils.errors import ConfigError, run_cli
 from utils.serialization import atomic_write
 
@@ -90,8 +90,7 @@ def main(args):
                           f'CANN toolkit), the device is {cfg.DEVICE}; use --format MINDIR')
     extension = EXTENSIONS[args.format]
     output = args.output if args.output.lower().endswith(extension) else args.output + extension
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True,
-                 cpu_threads=cfg.CPU_THREADS)
+    setup_device_for(cfg, inference=True)
     main_head = load_main_head(cfg, args.pretrained)
     width, height = cfg.TEST.INPUT_SIZE
     noise = np.random.default_rng(CHECK_SEED).normal(0.0, CHECK_INPUT_STD, (1, 3, height, width))

@@ -24,7 +24,7 @@ from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info, read_image, read_list, to_network_input
 from net.deeplabv2_mindspore import upsample
 from net.predict import load_main_head
-from utils.device import setup_device
+from utils.device import setup_device_for
 from utils.errors import ConfigError, DataError, run_cli
 from utils.serialization import atomic_save_image
 from utils.visualize import colorize
@@ -108,8 +108,7 @@ def main(args):
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     paths = list_inputs(args.input)
     names = output_names(paths)
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True,
-                 cpu_threads=cfg.CPU_THREADS)
+    setup_device_for(cfg, inference=True)
     main_head = load_main_head(cfg, args.pretrained)
 
     unreadable = []

@@ -28,7 +28,7 @@ from eval import evaluate_checkpoint
 from net.predict import load_model
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import read_checkpoint
-from utils.device import setup_device
+from utils.device import setup_device_for
 from utils.distributed import barrier
 from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
@@ -73,8 +73,7 @@ def pseudo_labels(cfg, checkpoint, pseudo_dir):
     dataset = target_unlabeled_dataset(cfg)
     with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
                 dataset_roots(cfg), option='--pseudo_dir'):
-        setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference=True,
-                 cpu_threads=cfg.CPU_THREADS)
+        setup_device_for(cfg, inference=True)
         net = load_model(cfg, checkpoint)
         stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
                                        cfg.TRAIN.PSEUDO_PORTION,

@@ -40,7 +40,7 @@ from net.deeplabv2_mindspore import build_model
 from net.predict import Predictor
 from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
                               save_checkpoint)
-from utils.device import setup_device
+from utils.device import setup_device_for
 from utils.distributed import barrier, current_rank, grad_reducer, init_distributed
 from utils.errors import CheckpointError, ConfigError, OutputError
 from utils.func import primary_metric
@@ -120,7 +120,7 @@ def use_jit(cfg):
 
 def start_process(cfg):
     """The device of a training process, and its data-parallel group when launched in one."""
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, cpu_threads=cfg.CPU_THREADS)
+    setup_device_for(cfg)
     init_distributed()
 
 

@@ -53,6 +53,11 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
         _cpu_threads = cpu_threads
 
 
+def setup_device_for(cfg, inference=False):
+    """`setup_device` with a config's DEVICE, MODE, DEVICE_ID and CPU_THREADS."""
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference, cfg.CPU_THREADS)
+
+
 def check_available(device):
     """A ConfigError unless this MindSpore package can run on `device` (Ascend or GPU).
 
