@@ -32,6 +32,10 @@ _C.DEVICE_ID = 0
 _C.MODE = 'auto'                       # auto (PYNATIVE to train on CPU, else GRAPH) | GRAPH | PYNATIVE
 _C.NUM_WORKERS = 2                     # data-loading workers per device
 _C.CPU_THREADS = 0                     # threads of a CPU operator; 0: MindSpore's own number
+_C.CPU_PIN = False                     # graph mode on CPU: a process on one core, waiting for each
+                                       # step (utils/device.py); tiny nets run faster so
+_C.PIPELINE_JOBS = 1                   # self_train.py: steps run at once, each in a process of its
+                                       # own (with CPU_PIN, each on a core of its own)
 _C.DATA_DIRECTORY_SOURCE = 'data/GTA5'
 _C.DATA_LIST_SOURCE = os.path.join(PROJECT_ROOT, 'dataset', 'gta5_list', 'train.txt')
 _C.DATA_DIRECTORY_TARGET = 'data/Cityscapes'
@@ -115,6 +119,7 @@ CHOICES = {
     'TRAIN.STUDENT_INIT': ('imagenet', 'teacher_rl', 'teacher_sl'),
     'TRAIN.ROUND_INIT': ('imagenet', 'previous'),
     'TRAIN.KL_T_SQUARED': (True, False),
+    'CPU_PIN': (True, False),
     'TRAIN.PASS_ON': ('final', 'best'),
     'TRAIN.MULTI_DEVICE': ('same_steps', 'same_images'),
 }
@@ -131,6 +136,7 @@ RANGES = {
     'DEVICE_ID': _NON_NEGATIVE,
     'NUM_WORKERS': _NON_NEGATIVE,
     'CPU_THREADS': _NON_NEGATIVE,
+    'PIPELINE_JOBS': _POSITIVE,
     'TRAIN.INPUT_SIZE_SOURCE': _SIZE,
     'TRAIN.INPUT_SIZE_TARGET': _SIZE,
     'TRAIN.BATCH_SIZE_SOURCE': _POSITIVE,
@@ -197,6 +203,9 @@ def check_cfg(config):
         value = _lookup(config, name)
         if not test(value):
             raise ConfigError(f'{name} must be {must_be}, got {to_plain(value)}')
+    if config.CPU_PIN and config.DEVICE == 'CPU' and config.MODE != 'GRAPH':
+        raise ConfigError(f'CPU_PIN needs MODE GRAPH, got MODE {config.MODE}: PyNative runs '
+                          f'about 3x slower on one core (docs/PERFORMANCE.md)')
     train = config.TRAIN
     if train.EARLY_STOP > train.MAX_ITERS:
         # The poly schedule reaches learning rate 0 at MAX_ITERS.

@@ -13,6 +13,7 @@ table (paper Table 4) is written as Markdown, JSON and a chart (results.png) at 
 """
 import argparse
 import copy
+import functools
 import os
 
 import distill
@@ -23,13 +24,13 @@ from dataset.build import target_unlabeled_dataset
 from engine.manifest import Manifest, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
+from engine.schedule import Step, run_here, run_steps
 from engine.trainer import start_process
 from eval import evaluate_checkpoint
 from net.predict import load_model
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import read_checkpoint
 from utils.device import setup_device_for
-from utils.distributed import barrier
 from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
 from utils.serialization import atomic_write_json, atomic_write_text
@@ -117,75 +118,134 @@ def best_snapshot(model_dir):
             'iteration': int(params['meta.iteration'].asnumpy())}
 
 
-def run_round(cfg, manifest, exp_dir, r, rounds):
-    """One round of Algorithm 1; returns {column: primary mIoU} and, for each trained model
-    validated during training, {model_best: {'mIoU', 'iteration'}}."""
-    round_dir = os.path.join(exp_dir, f'round{r}')
-    prev_dir = os.path.join(exp_dir, f'round{r - 1}') if r > 1 else ''
+def training_step(cfg, name, out_dir, stage, work, needs, images_per_step=1):
+    """A step that trains `stage` into `out_dir`; it costs EARLY_STOP steps of so many images."""
+    return Step(name, os.path.join(out_dir, 'final.ckpt'), work, tuple(needs),
+                final_checkpoint_of(stage, cfg), cost=cfg.TRAIN.EARLY_STOP * images_per_step)
 
-    def init_from(model):
-        if cfg.TRAIN.ROUND_INIT == 'previous' and prev_dir:
-            return passed_on(cfg, os.path.join(prev_dir, model))
-        return cfg.TRAIN.RESTORE_FROM
 
-    final = {m: os.path.join(round_dir, m, 'final.ckpt') for m in MODELS}
-    ckpt = {m: passed_on(cfg, os.path.join(round_dir, m)) for m in MODELS}
-    for model, mix in (('teacher_rl', 'region'), ('teacher_sl', 'sample')):
-        manifest.run(f'round{r}/{model}', final[model], lambda: train_teacher.train(
-            round_cfg(cfg, prev_dir, init_from(model)), mix,
-            os.path.join(round_dir, model)), final_checkpoint_of(model, cfg))
-    manifest.run(f'round{r}/student', final['student'], lambda: distill.train(
-        round_cfg(cfg, prev_dir, init_from('student')), ckpt['teacher_rl'], ckpt['teacher_sl'],
-        os.path.join(round_dir, 'student')), final_checkpoint_of('student', cfg))
-    final['ensemble'] = [ckpt['teacher_rl'], ckpt['teacher_sl']]
-    scores = {column: evaluate_step(cfg, manifest, f'round{r}/eval_{column}', final[column],
-                                    os.path.join(round_dir, f'eval_{column}.json'),
-                                    save_pred=column in MODELS)
-              for column in COLUMNS}
-    for model in MODELS:
-        scores[f'{model}_best'] = best_snapshot(os.path.join(round_dir, model))
-    if r < rounds:  # the last round's pseudo labels would feed no one
-        pseudo_dir = os.path.join(round_dir, 'pseudo')
-        manifest.run(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
-                     lambda: pseudo_labels(cfg, ckpt['student'], pseudo_dir))
-    return scores
+def eval_step(cfg, name, checkpoint, output, needs, save_pred=False):
+    """The evaluation of `checkpoint` (or of the ensemble of a list of them) on val, into
+    `output` (with colourised predictions if asked); rank 0 evaluates, the others wait."""
+    pred_dir = os.path.splitext(output)[0] + '_pred' if save_pred else None
+    return Step(name, output, functools.partial(
+        evaluate_checkpoint, cfg, checkpoint, cfg.DATA_DIRECTORY_TARGET, save_pred=pred_dir,
+        output=output), tuple(needs), rank0_only=True)
 
 
 def evaluate_step(cfg, manifest, name, checkpoint, output, save_pred=False):
-    """The primary mIoU of `checkpoint` on val (with colourised predictions if asked); rank 0
-    evaluates while the other ranks wait (they return None)."""
-    pred_dir = os.path.splitext(output)[0] + '_pred' if save_pred else None
-    summary = None
-    if manifest.rank == 0:
-        summary = manifest.run(name, output, lambda: evaluate_checkpoint(
-            cfg, checkpoint, cfg.DATA_DIRECTORY_TARGET, save_pred=pred_dir, output=output))
-    barrier()
+    """The primary mIoU of `checkpoint` on val, evaluated now (None on ranks other than 0)."""
+    step = eval_step(cfg, name, checkpoint, output, (), save_pred)
+    run_here(manifest, step)
+    return primary_score(cfg, manifest.result(name))
+
+
+def primary_score(cfg, summary):
     return summary and summary[primary_metric(cfg.NUM_CLASSES)]
 
 
-def train_baseline(cfg, manifest, exp_dir, name, init_from):
-    """A target-only (D_T alone) or source-only model, trained like a round-1 teacher from
-    `init_from`; returns its checkpoint."""
-    out_dir = os.path.join(exp_dir, 'baselines', name)
-    ckpt = os.path.join(out_dir, 'final.ckpt')
-    mix = {'target_only': 'target', 'source_only': 'source'}[name]
-    manifest.run(f'baselines/{name}', ckpt, lambda: train_teacher.train(
-        round_cfg(cfg, '', init_from), mix, out_dir), final_checkpoint_of(name, cfg))
-    return ckpt
+def round_steps(cfg, exp_dir, r, rounds, start):
+    """The steps of round r of Algorithm 1: both teachers, the student, the evaluations of all
+    three and of the teachers' ensemble, and (but in the last round) the student's pseudo
+    labels. `start`: the steps whose outputs every model starts from."""
+    round_dir = os.path.join(exp_dir, f'round{r}')
+    prev_dir = os.path.join(exp_dir, f'round{r - 1}') if r > 1 else ''
+    # From round 2 on, D_T holds the pseudo labels of round r-1.
+    before = list(start) + ([f'round{r - 1}/pseudo'] if r > 1 else [])
+
+    def init_from(model):
+        if cfg.TRAIN.ROUND_INIT == 'previous' and prev_dir:
+            return passed_on(cfg, os.path.join(prev_dir, model)), [f'round{r - 1}/{model}']
+        return cfg.TRAIN.RESTORE_FROM, []
+
+    def model_dir(model):
+        return os.path.join(round_dir, model)
+
+    ckpt = {m: passed_on(cfg, model_dir(m)) for m in MODELS}
+    steps = []
+    for model, mix, images in (('teacher_rl', 'region', 1), ('teacher_sl', 'sample', 2)):
+        init, needs = init_from(model)
+        steps.append(training_step(
+            cfg, f'round{r}/{model}', model_dir(model), model, functools.partial(
+                train_teacher.train, round_cfg(cfg, prev_dir, init), mix, model_dir(model)),
+            before + needs, images))
+    init, needs = init_from('student')
+    teachers = [f'round{r}/teacher_rl', f'round{r}/teacher_sl']
+    steps.append(training_step(
+        cfg, f'round{r}/student', model_dir('student'), 'student', functools.partial(
+            distill.train, round_cfg(cfg, prev_dir, init), ckpt['teacher_rl'],
+            ckpt['teacher_sl'], model_dir('student')), before + needs + teachers, 2))
+    evaluated = {'teacher_rl': (os.path.join(round_dir, 'teacher_rl', 'final.ckpt'),
+                                teachers[:1]),
+                 'teacher_sl': (os.path.join(round_dir, 'teacher_sl', 'final.ckpt'),
+                                teachers[1:]),
+                 'ensemble': ([ckpt['teacher_rl'], ckpt['teacher_sl']], teachers),
+                 'student': (os.path.join(round_dir, 'student', 'final.ckpt'),
+                             [f'round{r}/student'])}
+    for column in COLUMNS:
+        checkpoint, needs = evaluated[column]
+        steps.append(eval_step(cfg, f'round{r}/eval_{column}', checkpoint,
+                               os.path.join(round_dir, f'eval_{column}.json'), needs,
+                               save_pred=column in MODELS))
+    if r < rounds:  # the last round's pseudo labels would feed no one
+        pseudo_dir = os.path.join(round_dir, 'pseudo')
+        steps.append(Step(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
+                          functools.partial(pseudo_labels, cfg, ckpt['student'], pseudo_dir),
+                          (f'round{r}/student',)))
+    return steps
 
 
-def run_baselines(cfg, manifest, exp_dir, imagenet):
-    """Both baselines, trained (unless finished before) and evaluated: {name: primary mIoU}.
-    The source-only model starts from `imagenet`, the target-only one where the rounds' models
-    start (with TRAIN.SOURCE_PRETRAINING, the source-only model)."""
-    inits = {'target_only': cfg.TRAIN.RESTORE_FROM, 'source_only': imagenet}
-    scores = {}
-    for name, init_from in inits.items():
-        ckpt = train_baseline(cfg, manifest, exp_dir, name, init_from)
-        scores[name] = evaluate_step(cfg, manifest, f'baselines/eval_{name}', ckpt,
-                                     os.path.join(exp_dir, 'baselines', f'eval_{name}.json'),
-                                     save_pred=name == 'target_only')
+def round_scores(cfg, results, exp_dir, r):
+    """{column: primary mIoU} of round r and, for each trained model validated during
+    training, {model_best: {'mIoU', 'iteration'}}."""
+    scores = {column: primary_score(cfg, results.get(f'round{r}/eval_{column}'))
+              for column in COLUMNS}
+    for model in MODELS:
+        scores[f'{model}_best'] = best_snapshot(os.path.join(exp_dir, f'round{r}', model))
     return scores
+
+
+def baseline_steps(cfg, exp_dir, name, init_from, needs=(), evaluate=True):
+    """A target-only (D_T alone) or source-only model, trained like a round-1 teacher from
+    `init_from`, and its evaluation."""
+    out_dir = os.path.join(exp_dir, 'baselines', name)
+    mix = {'target_only': 'target', 'source_only': 'source'}[name]
+    steps = [training_step(cfg, f'baselines/{name}', out_dir, name, functools.partial(
+        train_teacher.train, round_cfg(cfg, '', init_from), mix, out_dir), needs)]
+    if evaluate:
+        steps.append(eval_step(cfg, f'baselines/eval_{name}',
+                               os.path.join(out_dir, 'final.ckpt'),
+                               os.path.join(exp_dir, 'baselines', f'eval_{name}.json'),
+                               [f'baselines/{name}'], save_pred=name == 'target_only'))
+    return steps
+
+
+def pipeline_steps(cfg, exp_dir, rounds, baselines):
+    """Every step of the pipeline, in an order that respects their needs. With
+    TRAIN.SOURCE_PRETRAINING a source-only model comes first and every other model starts
+    from it; with `baselines` a target-only model (starting where the rounds' models start)
+    and the source-only one (from RESTORE_FROM) are trained and evaluated too."""
+    cfg = copy.deepcopy(cfg)
+    imagenet = cfg.TRAIN.RESTORE_FROM
+    steps, start = [], []
+    source_only = os.path.join(exp_dir, 'baselines', 'source_only', 'final.ckpt')
+    if cfg.TRAIN.SOURCE_PRETRAINING:
+        # Without ImageNet weights (the CPU demo) every model would start from random
+        # ones, and the student, which never sees a source label, would start furthest
+        # behind.
+        steps += baseline_steps(cfg, exp_dir, 'source_only', imagenet, evaluate=False)
+        cfg.TRAIN.RESTORE_FROM, start = source_only, ['baselines/source_only']
+    if baselines:
+        steps += baseline_steps(cfg, exp_dir, 'target_only', cfg.TRAIN.RESTORE_FROM, start)
+        if cfg.TRAIN.SOURCE_PRETRAINING:
+            steps += [eval_step(cfg, 'baselines/eval_source_only', source_only,
+                                os.path.join(exp_dir, 'baselines', 'eval_source_only.json'),
+                                start)]
+        else:
+            steps += baseline_steps(cfg, exp_dir, 'source_only', imagenet)
+    for r in range(1, rounds + 1):
+        steps += round_steps(cfg, exp_dir, r, rounds, start)
+    return steps
 
 
 def table_cell(row, column):
@@ -236,23 +296,27 @@ def main(args):
     exp_dir = args.exp_dir or os.path.join(
         cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
     settings = {**run_settings(cfg), 'rounds': rounds, 'baselines': args.baselines}
-    start_process(cfg)
+    jobs = cfg.PIPELINE_JOBS
+    # With workers, each pins itself (engine/schedule.py): this process, which only waits
+    # for them, stays on every core, so that they can be given one each.
+    cores = sorted(os.sched_getaffinity(0)) if (
+        jobs > 1 and cfg.CPU_PIN and cfg.DEVICE == 'CPU' and hasattr(os, 'sched_getaffinity')) \
+        else None
+    parent_cfg = copy.deepcopy(cfg)
+    parent_cfg.CPU_PIN = cfg.CPU_PIN and jobs == 1
+    start_process(parent_cfg)
+    if jobs > 1 and cfg.DEVICE == 'CPU' and not cfg.CPU_PIN:
+        print(f'warning: PIPELINE_JOBS {jobs} without CPU_PIN: compiled CPU steps at once '
+              f'slow each other down (docs/PERFORMANCE.md)')
     # The whole pipeline's folder is this run's, besides each stage's own in it.
     with RunDir(exp_dir, 'pipeline', settings, dataset_roots(cfg), option='--exp_dir'):
         manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings)
-        imagenet = cfg.TRAIN.RESTORE_FROM
-        if cfg.TRAIN.SOURCE_PRETRAINING:
-            # Without ImageNet weights (the CPU demo) every model would start from random
-            # ones, and the student, which never sees a source label, would start furthest
-            # behind.
-            cfg.TRAIN.RESTORE_FROM = train_baseline(cfg, manifest, exp_dir, 'source_only',
-                                                    imagenet)
-        baselines = run_baselines(cfg, manifest, exp_dir, imagenet) \
-            if args.baselines else None
-        rows = []
-        for r in range(1, rounds + 1):
-            scores = run_round(cfg, manifest, exp_dir, r, rounds)
-            rows.append({'round': r, **scores})
+        results = run_steps(manifest, pipeline_steps(cfg, exp_dir, rounds, args.baselines),
+                            jobs, cores)
+        rows = [{'round': r, **round_scores(cfg, results, exp_dir, r)}
+                for r in range(1, rounds + 1)]
+        baselines = {name: primary_score(cfg, results.get(f'baselines/eval_{name}'))
+                     for name in ('target_only', 'source_only')} if args.baselines else None
         return write_table(exp_dir, rows, cfg, baselines) if manifest.rank == 0 else None
 
 

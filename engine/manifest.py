@@ -29,15 +29,30 @@ class Manifest:
     def run(self, name, output, work, finished=os.path.exists):
         """`work()` -> result (JSON-ready), unless `name` finished before and `output` is
         `finished`."""
+        if self.finished_before(name, finished):
+            return self.result(name)
+        self.event(name, 'started')
+        result = work()
+        self.record(name, output, result)
+        return result
+
+    def finished_before(self, name, finished=os.path.exists):
+        """Whether `name` finished in an earlier run and its output is still `finished` (the
+        step is then skipped, and says so)."""
         done = self.data['steps'].get(name)
         if done and finished(done['output']):
             self.event(name, 'skipped (finished before)')
-            return done['result']
-        self.event(name, 'started')
-        result = work()
+            return True
+        return False
+
+    def record(self, name, output, result):
+        """`name` finished, writing `output`, with `result`."""
         self.data['steps'][name] = {'output': output, 'result': result, 'finished': time.time()}
         self.event(name, 'finished')
-        return result
+
+    def result(self, name):
+        """The result of a finished step, else None."""
+        return self.data['steps'].get(name, {}).get('result')
 
     def event(self, name, what):
         self.data['events'].append({'step': name, 'event': what, 'time': time.time()})

@@ -40,7 +40,7 @@ from net.deeplabv2_mindspore import build_model
 from net.predict import Predictor
 from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
                               save_checkpoint)
-from utils.device import setup_device_for
+from utils.device import pinned_core, setup_device_for
 from utils.distributed import barrier, current_rank, grad_reducer, init_distributed
 from utils.errors import CheckpointError, ConfigError, OutputError
 from utils.func import primary_metric
@@ -325,12 +325,16 @@ class Trainer:
         tick, last_logged = time.time(), start
         waited, fetch_start = 0.0, time.time()
         seconds = dict.fromkeys(('first_step', 'steps', 'validation', 'checkpoints'), 0.0)
+        pinned = pinned_core() is not None
         began = time.time()
         for iteration, batch in zip(range(start, stop), batches):
             waited += time.time() - fetch_start  # the step is blocked on loading and mixing
             loss, terms = self.train_step(*[ms.Tensor(v) for v in batch.values()])
+            if iteration == start or pinned:
+                # The first step compiles: its time is worth knowing alone. On one core the
+                # main thread, preparing the next step, would take the core from this one.
+                loss.asnumpy()
             if iteration == start:
-                loss.asnumpy()  # the first step compiles: its time is worth knowing alone
                 seconds['first_step'] = time.time() - began
             done = self.iteration = iteration + 1
             bar.update(1)

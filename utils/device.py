@@ -20,12 +20,15 @@ def default_mode(device, inference=False):
 
 
 _cpu_threads = None  # set by setup_device, once per process
+_pinned_core = None  # the core pin_to_one_core chose, once per process
 
 
-def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_threads=0):
+def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_threads=0,
+                 cpu_pin=False):
     """Select the device and execution mode (from cfg.DEVICE / cfg.MODE; mode auto: see
-    `default_mode`, which `inference` informs), and the threads of a CPU operator
-    (cfg.CPU_THREADS; 0 leaves MindSpore's number).
+    `default_mode`, which `inference` informs), the threads of a CPU operator
+    (cfg.CPU_THREADS; 0 leaves MindSpore's number) and, with `cpu_pin` in graph mode on CPU,
+    one core for the whole process (`pin_to_one_core`).
 
     On CPU, MindSpore's bundled oneDNN picks a reference 3x3-convolution kernel on AVX-512
     machines that is 30-100x slower than its AVX2 kernel (measured here: 9.0 s vs 0.053 s for
@@ -51,11 +54,43 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
     if device == 'CPU' and cpu_threads and _cpu_threads is None:
         ms.device_context.cpu.op_tuning.threads_num(cpu_threads)
         _cpu_threads = cpu_threads
+    if device == 'CPU' and cpu_pin and mode == 'GRAPH':
+        pin_to_one_core()
+
+
+def pin_to_one_core():
+    """Every thread of this process, and every thread and process it starts later, on the
+    lowest of the cores it may use; returns that core (None where the OS cannot pin).
+
+    A compiled step on CPU runs on MindSpore's runtime thread while the main thread waits
+    for it, both spinning. On two cores they hand every step across cores: a tiny teacher
+    step took 131 ms so when waited for, 72 ms when not, and 61 ms with both on one core,
+    waited for (the trainer waits for each step of a pinned process). Two pinned processes
+    on two cores ran each at its speed alone, where two unpinned ones each ran 3.5x slower
+    (docs/PERFORMANCE.md). PyNative is the other way round (a tiny step 190 ms against
+    572 ms pinned): its dispatch threads want a core of their own, so only graph mode pins.
+    """
+    global _pinned_core
+    if _pinned_core is None and hasattr(os, 'sched_setaffinity'):
+        core = min(os.sched_getaffinity(0))
+        # A thread's mask is its own and new threads inherit their creator's: set each one.
+        for tid in os.listdir('/proc/self/task'):
+            try:
+                os.sched_setaffinity(int(tid), {core})
+            except OSError:  # a thread that ended meanwhile
+                pass
+        _pinned_core = core
+    return _pinned_core
+
+
+def pinned_core():
+    """The core this process runs on after `pin_to_one_core`, else None."""
+    return _pinned_core
 
 
 def setup_device_for(cfg, inference=False):
-    """`setup_device` with a config's DEVICE, MODE, DEVICE_ID and CPU_THREADS."""
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference, cfg.CPU_THREADS)
+    """`setup_device` with a config's DEVICE, MODE, DEVICE_ID, CPU_THREADS and CPU_PIN."""
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference, cfg.CPU_THREADS, cfg.CPU_PIN)
 
 
 def check_available(device):

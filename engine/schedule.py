@@ -1,0 +1,126 @@
+"""The pipeline's steps and when each may run: one after another in this process, or
+PIPELINE_JOBS at once, each in a worker process of its own (self_train.py).
+
+A step names the steps it needs (its inputs are their outputs). With one job the steps run in
+the order given, which is one that respects `needs`. With more, a free worker takes the ready
+step that heads the longest chain of work still to do (`cost`, in image-steps), so the
+pipeline's critical path starts first: the demo's sample-level teacher (two images a step)
+before its region-level one.
+
+A step computes the same numbers in a worker as in this process: it seeds itself and reads
+only its inputs. Under CPU_PIN each worker runs on a core of its own (utils/device.py), where
+two processes at once each run as fast as one alone; unpinned, two compiled CPU steps at once
+each ran 3.5x slower than alone (docs/PERFORMANCE.md).
+"""
+import concurrent.futures as futures
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from utils.distributed import barrier, current_rank
+from utils.errors import ConfigError
+
+
+@dataclass
+class Step:
+    """`work()` writes `output` and returns the step's JSON-ready result. `finished(output)`
+    tells a finished step's output from a partial one; `rank0_only` steps (evaluations) run on
+    rank 0 while the other ranks wait."""
+    name: str
+    output: str
+    work: Callable
+    needs: tuple = ()
+    finished: Callable = os.path.exists
+    cost: float = 1.0
+    rank0_only: bool = False
+    priority: float = field(default=0.0, init=False)
+
+
+def run_steps(manifest, steps, jobs=1, cores=None):
+    """Run every step that did not finish before, each after the steps it needs; returns
+    {name: result}. `cores`: the cores the workers are pinned to, one each (None: unpinned)."""
+    if jobs == 1:
+        for step in steps:
+            run_here(manifest, step)
+    else:
+        if current_rank()[1] > 1:
+            raise ConfigError(f'PIPELINE_JOBS {jobs}: steps in processes of their own do not '
+                              f'run under data parallelism; set PIPELINE_JOBS 1')
+        run_in_workers(manifest, [step for step in steps
+                                  if not manifest.finished_before(step.name, step.finished)],
+                       jobs, cores)
+    return {step.name: manifest.result(step.name) for step in steps}
+
+
+def run_here(manifest, step):
+    """One step in this process (rank 0's alone for a rank0_only step, the others waiting)."""
+    if not step.rank0_only or manifest.rank == 0:
+        manifest.run(step.name, step.output, step.work, step.finished)
+    if step.rank0_only:
+        barrier()
+
+
+def critical_path(steps):
+    """Each step's priority: its cost plus that of the costliest chain of steps after it."""
+    after = {step.name: [] for step in steps}
+    for step in steps:
+        for need in step.needs:
+            if need in after:
+                after[need].append(step)
+    for step in reversed(steps):  # `steps` is in an order that respects `needs`
+        step.priority = step.cost + max((s.priority for s in after[step.name]), default=0.0)
+
+
+def run_in_workers(manifest, todo, jobs, cores):
+    """The steps on `jobs` worker processes, each step once its needs have finished. The
+    first error stops the rest (a stopped training step resumes at its last checkpoint on the
+    next run) and is raised."""
+    critical_path(todo)
+    waiting = {step.name: step for step in todo}
+    running = {}
+    # spawn, not fork: a forked MindSpore runtime (its threads) does not survive in the child.
+    context = multiprocessing.get_context('spawn')
+    slots = context.Queue()
+    for slot in range(jobs):
+        slots.put(cores[slot % len(cores)] if cores else None)
+    pool = futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_take_core,
+                                       initargs=(slots,))
+    try:
+        while waiting or running:
+            busy = set(waiting) | {step.name for step in running.values()}
+            ready = sorted((s for s in waiting.values() if not busy & set(s.needs)),
+                           key=lambda s: -s.priority)
+            for step in ready[:jobs - len(running)]:
+                del waiting[step.name]
+                manifest.event(step.name, 'started')
+                running[pool.submit(step.work)] = step
+            done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+            for future in done:
+                step = running.pop(future)
+                manifest.record(step.name, step.output, future.result())
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown()
+
+
+def _take_core(slots):
+    """A worker's start: its core (every later thread inherits it), before MindSpore's
+    runtime starts in it."""
+    core = slots.get()
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+
+
+def stop_workers(pool):
+    """End the steps still running: their processes are killed; their checkpoints, written
+    atomically, stay for the next run to resume from."""
+    processes = list((getattr(pool, '_processes', None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    deadline = time.time() + 10
+    for process in processes:
+        process.join(max(0.0, deadline - time.time()))
