@@ -11,7 +11,9 @@ seconds), the pipeline's manifest.json (when each step started and finished), an
 record of each training step's log.jsonl (first step, which compiles; the other steps;
 validation; checkpoints). A training step's remaining time is its setup: reading the data
 sets, building and loading nets. Evaluation and pseudo-labelling compile too; their share is
-inside their totals. `machine` records the CPU and its vector extensions.
+inside their totals. With PIPELINE_JOBS > 1 steps overlap: the work then adds up to more
+than the wall time, and a second table says how long 0, 1, 2, ... steps ran at once.
+`machine` records the CPU and its vector extensions.
 """
 import argparse
 import json
@@ -41,17 +43,28 @@ def run_demo(out, log):
     return time.time() - start
 
 
-def step_durations(exp_dir):
-    """{step: seconds} from the manifest's started/finished events, in the order run."""
+def step_intervals(exp_dir):
+    """{step: (started, finished)} from the manifest's events, in the order started."""
     with open(os.path.join(exp_dir, 'manifest.json')) as f:
         events = json.load(f)['events']
-    started, durations = {}, {}
+    started, intervals = {}, {}
     for event in events:
         if event['event'] == 'started':
             started[event['step']] = event['time']
         elif event['event'] == 'finished' and event['step'] in started:
-            durations[event['step']] = event['time'] - started.pop(event['step'])
-    return durations
+            intervals[event['step']] = (started[event['step']], event['time'])
+    return dict(sorted(intervals.items(), key=lambda item: item[1][0]))
+
+
+def at_once(intervals):
+    """{k: seconds during which k steps ran at once}, for k >= 1 (PIPELINE_JOBS)."""
+    edges = sorted([(t0, 1) for t0, _ in intervals] + [(t1, -1) for _, t1 in intervals])
+    seconds, running, last = defaultdict(float), 0, None
+    for time_, change in edges:
+        if running:
+            seconds[running] += time_ - last
+        running, last = running + change, time_
+    return dict(sorted(seconds.items()))
 
 
 def training_split(step_dir):
@@ -65,11 +78,15 @@ def training_split(step_dir):
 
 
 def split(exp_dir, wall):
-    """(rows per step, totals per kind of work), in seconds."""
+    """(rows per step, totals per kind of work, {k: seconds k steps ran at once}), in seconds.
+    Steps that ran at once (PIPELINE_JOBS) each count whole: the totals then add up to the
+    wall time plus the overlap."""
     totals = defaultdict(float)
     totals['setup (.venv)'], totals['data generation'] = wall['setup'], wall['data']
     rows = []
-    for step, seconds in step_durations(exp_dir).items():
+    intervals = step_intervals(exp_dir)
+    for step, (began, ended) in intervals.items():
+        seconds = ended - began
         parts = training_split(os.path.join(exp_dir, step))
         if parts is not None:
             setup = seconds - sum(parts.values())
@@ -79,14 +96,15 @@ def split(exp_dir, wall):
             totals['training steps'] += parts['steps']
             totals['validation during training'] += parts['validation']
             totals['checkpoints'] += parts['checkpoints']
-            totals['stage setup (data sets, nets)'] += setup
+            totals['stage setup (data sets, nets; a worker\'s start)'] += setup
         else:
             rows.append((step, seconds, None, None, None, None, None))
             kind = 'pseudo-labelling' if step.endswith('/pseudo') else 'evaluation'
             totals[kind] += seconds
+    concurrency = at_once(list(intervals.values()))
     totals['pipeline start and the rest (imports, table)'] = wall['pipeline'] - sum(
-        seconds for _, seconds, *_ in rows)
-    return rows, totals
+        concurrency.values())
+    return rows, totals, concurrency
 
 
 def main(argv=None):
@@ -108,18 +126,26 @@ def main(argv=None):
         raise SystemExit(f'error: {args.log} has no "[demo] wall time" line: not a finished '
                          'run of scripts/run_demo_cpu.sh')
     wall = dict(zip(('setup', 'data', 'pipeline'), map(int, found[-1])))
-    rows, totals = split(os.path.join(args.out, 'exp'), wall)
+    rows, totals, concurrency = split(os.path.join(args.out, 'exp'), wall)
     total = sum(wall.values())
+    work = sum(totals.values())
     print(f'machine: {machine.line(info)}\n')
-    print(f'| work | seconds | share of {total} s |\n|---|---|---|')
+    print(f'| work | seconds | share of {work:.0f} s of work |\n|---|---|---|')
     for kind, seconds in totals.items():
-        print(f'| {kind} | {seconds:.1f} | {100 * seconds / total:.1f}% |')
+        print(f'| {kind} | {seconds:.1f} | {100 * seconds / work:.1f}% |')
+    print(f'\n| pipeline steps running at once | seconds | share of the {total} s |\n'
+          f'|---|---|---|')
+    idle = {0: totals['pipeline start and the rest (imports, table)'] + wall['setup']
+            + wall['data']}
+    for k, seconds in {**idle, **concurrency}.items():
+        print(f'| {k} | {seconds:.1f} | {100 * seconds / total:.1f}% |')
     print('\n| step | seconds | first step (compiling) | other steps | validation | '
           'checkpoints | setup |\n|---|---|---|---|---|---|---|')
     for step, seconds, *parts in rows:
         cells = ['' if v is None else f'{v:.1f}' for v in parts]
         print(f'| {step} | {seconds:.1f} | ' + ' | '.join(cells) + ' |')
-    print(json.dumps({'machine': info, 'wall': wall, 'totals': totals}))
+    print(json.dumps({'machine': info, 'wall': wall, 'totals': totals,
+                      'at_once': concurrency}))
 
 
 if __name__ == '__main__':

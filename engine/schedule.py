@@ -87,6 +87,10 @@ def run_in_workers(manifest, todo, jobs, cores):
         slots.put(cores[slot % len(cores)] if cores else None)
     pool = futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_take_core,
                                        initargs=(slots,))
+    # Start every worker now (one per task submitted while none is idle): a worker's start,
+    # importing MindSpore, then runs beside the first step instead of delaying the second.
+    for _ in range(jobs):
+        pool.submit(os.getpid)
     try:
         while waiting or running:
             busy = set(waiting) | {step.name for step in running.values()}
@@ -100,6 +104,11 @@ def run_in_workers(manifest, todo, jobs, cores):
             for future in done:
                 step = running.pop(future)
                 manifest.record(step.name, step.output, future.result())
+    except KeyboardInterrupt:
+        stop_workers(pool)
+        raise KeyboardInterrupt('[pipeline] stopped: the same command skips the finished steps '
+                                'and resumes the others, a training step at its last '
+                                'checkpoint') from None
     except BaseException:
         stop_workers(pool)
         raise

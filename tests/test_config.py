@@ -83,6 +83,17 @@ def test_mode_and_heads_per_device():
 
 # ---- every value checked when the config is read ---------------------------------------
 
+def test_pinning_needs_graph_mode_and_jobs_are_positive():
+    for opts, message in ((['CPU_PIN=True'], 'CPU_PIN needs MODE GRAPH, got MODE auto'),
+                          (['CPU_PIN=True', 'MODE=PYNATIVE'], 'got MODE PYNATIVE'),
+                          (['PIPELINE_JOBS=0'], 'PIPELINE_JOBS must be > 0, got 0')):
+        with pytest.raises(ConfigError, match=message):
+            get_cfg(None, opts)
+    assert get_cfg(None, ['CPU_PIN=True', 'MODE=GRAPH', 'PIPELINE_JOBS=2']).CPU_PIN is True
+    demo = get_cfg(TINY_CFG.replace('tiny_cpu', 'demo_cpu'))
+    assert demo.CPU_PIN and demo.PIPELINE_JOBS == 2
+
+
 @pytest.mark.parametrize('opt, key', [
     ('SOURCE=gta', 'SOURCE'),
     ('DEVICE=TPU', 'DEVICE'),
@@ -108,6 +119,7 @@ def test_every_allowed_choice_is_accepted():
     for key, allowed in CHOICES.items():
         for value in allowed:
             cfg = get_cfg(None, ['NUM_CLASSES=16', 'TRAIN.EVAL_EVERY=10',  # 16: SYNTHIA's too
+                                 *(['MODE=GRAPH'] if key == 'CPU_PIN' else []),
                                  f'{key}={value}'])
             section, _, name = key.rpartition('.')
             assert (cfg[section] if section else cfg)[name] == value

@@ -60,8 +60,13 @@ def events(exp_dir):
 @pytest.mark.e2e
 def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     exp = tmp_path / 'exp'
-    result = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
+    # Two steps at once, each in a worker process (engine/schedule.py)
+    result = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp, '--opts',
+                        'PIPELINE_JOBS=2')
     assert result.returncode == 0, result.stderr[-3000:]
+    started = [line for line in result.stdout.splitlines() if line.endswith(': started')]
+    assert started.index('[pipeline] round1/teacher_sl: started') < started.index(
+        '[pipeline] round1/teacher_rl: started')        # the longer chain first
     table = json.loads((exp / 'results.json').read_text())
     assert [row['round'] for row in table['rounds']] == [1, 2]
     assert all(isinstance(row[m], float) for row in table['rounds']
@@ -90,12 +95,28 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
                          '--opts', 'TRAIN.LEARNING_RATE=0.1')
     one_line_error(refused, 'cfg.TRAIN.LEARNING_RATE')
 
-    # a checkpoint deleted after its step finished: that step is redone
-    os.remove(exp / 'round2' / 'student' / 'final.ckpt')
+    # checkpoints deleted after their steps finished: those steps are redone, here in this
+    # process, to the same weights as in the workers
+    trained = {m: read_weights(exp / m / 'final.ckpt') for m in ('round1/teacher_sl',
+                                                                 'round2/student')}
+    for model in trained:
+        os.remove(exp / model / 'final.ckpt')
     redo = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp)
     assert redo.returncode == 0, redo.stderr[-3000:]
     assert '[pipeline] round2/student: started' in redo.stdout
+    assert '[pipeline] round1/teacher_sl: started' in redo.stdout
     assert '[pipeline] round2/teacher_rl: skipped' in redo.stdout
+    for model, weights in trained.items():
+        again = read_weights(exp / model / 'final.ckpt')
+        assert weights.keys() == again.keys()
+        for name, value in weights.items():
+            np.testing.assert_array_equal(value, again[name], err_msg=f'{model}: {name}')
+
+
+def read_weights(path):
+    from utils.checkpoint import read_checkpoint
+    return {k: v.asnumpy() for k, v in read_checkpoint(str(path)).items()
+            if not k.startswith('meta.')}
 
 
 @pytest.mark.e2e
