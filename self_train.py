@@ -10,6 +10,8 @@ for D_U. With TRAIN.SOURCE_PRETRAINING a source-only model is trained first, and
 starts from it. A manifest records every finished step; the same command after a kill resumes
 at the first unfinished step (and each training step at its last checkpoint). The per-round
 table (paper Table 4) is written as Markdown, JSON and a chart (results.png) at the end.
+`pipeline_steps` lists the steps and what each needs; with PIPELINE_JOBS > 1 several run at
+once, each in a worker process (engine/schedule.py).
 """
 import argparse
 import copy

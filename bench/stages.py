@@ -55,8 +55,19 @@ def measure(step, steps):
     return (time.perf_counter() - start) / steps
 
 
+def measure_dispatched(step, steps):
+    """Seconds per call of `step`, a call returning a tensor before the device has computed
+    it, waiting only for the last call (as the trainer does unless pinned)."""
+    step().asnumpy()
+    start = time.perf_counter()
+    for _ in range(steps):
+        out = step()
+    out.asnumpy()
+    return (time.perf_counter() - start) / steps
+
+
 # ---- MindSpore --------------------------------------------------------------------------
-def mindspore_case(case, cfg, mode, steps, tmp):
+def mindspore_case(case, cfg, mode, steps, tmp, wait=True):
     import mindspore as ms
     import numpy as np
 
@@ -71,7 +82,7 @@ def mindspore_case(case, cfg, mode, steps, tmp):
     from net.predict import Confidence, Predictor
     from engine.trainer import Trainer
 
-    setup_device('CPU', mode, cpu_threads=cfg.CPU_THREADS)
+    setup_device('CPU', mode, cpu_threads=cfg.CPU_THREADS, cpu_pin=cfg.CPU_PIN)
     if case == 'baseline':
         return 0.0
     (width, height), (src_width, src_height) = cfg.TRAIN.INPUT_SIZE_TARGET, \
@@ -112,6 +123,8 @@ def mindspore_case(case, cfg, mode, steps, tmp):
         forward, build = distill_loss(net, teachers, cfg), pipeline.distill_sample
         batch = image, label, image
     step = Trainer(cfg, net, forward, {}, build, tmp, case).train_step
+    if not wait:
+        return measure_dispatched(lambda: step(*batch)[0], steps)
     return measure(lambda: step(*batch)[0].asnumpy(), steps)
 
 
@@ -200,7 +213,7 @@ def torch_case(case, cfg, steps):
     return measure(step, steps)
 
 
-def run(case, backend, size, steps, opts):
+def run(case, backend, size, steps, opts, wait=True):
     from config import get_cfg
     size_opts = [f'TRAIN.INPUT_SIZE_TARGET=[{size[0]},{size[1]}]'] if size else []
     cfg = get_cfg(None, size_opts + list(opts))
@@ -208,7 +221,7 @@ def run(case, backend, size, steps, opts):
         seconds = torch_case(case, cfg, steps)
     else:
         with tempfile.TemporaryDirectory(prefix='ddm_bench_') as tmp:
-            seconds = mindspore_case(case, cfg, backend, steps, tmp)
+            seconds = mindspore_case(case, cfg, backend, steps, tmp, wait)
     return {'case': case, 'backend': backend, 'peak_gib': peak_rss_gib(), 'seconds': seconds}
 
 
@@ -228,6 +241,7 @@ def run_isolated(case, backend, args):
     """The measurement's JSON, or {'killed_gib': X} if it passed --limit_gib."""
     cmd = [sys.executable, os.path.abspath(__file__), '--run', case, '--backend', backend,
            '--steps', str(args.steps)] + (['--size', args.size] if args.size else []) \
+        + (['--no_wait'] if args.no_wait else []) \
         + (['--opts', *args.opts] if args.opts else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while proc.poll() is None:
@@ -264,12 +278,15 @@ def main():
                         help='kill a measurement whose resident memory passes this')
     parser.add_argument('--opts', nargs='+', default=[],
                         help='config overrides for the MindSpore side, e.g. MODEL.FUSED_ASPP=off')
+    parser.add_argument('--no_wait', action='store_true',
+                        help='training cases: wait for the last step only, not for each')
     parser.add_argument('--run', choices=('baseline',) + CASES, help=argparse.SUPPRESS)
     parser.add_argument('--backend', choices=BACKENDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split('x')) if args.size else None
     if args.run:
-        print(json.dumps(run(args.run, args.backend, size, args.steps, args.opts)))
+        print(json.dumps(run(args.run, args.backend, size, args.steps, args.opts,
+                             not args.no_wait)))
         return
 
     # The CPU and its vector extensions beside every figure: the same step measured 1.10x
