@@ -33,7 +33,8 @@ _C.MODE = 'auto'                       # auto (PYNATIVE to train on CPU, else GR
 _C.NUM_WORKERS = 2                     # data-loading workers per device
 _C.CPU_THREADS = 0                     # threads of a CPU operator; 0: MindSpore's own number
 _C.CPU_PIN = False                     # graph mode on CPU: a process on one core, waiting for each
-                                       # step (utils/device.py); tiny nets run faster so
+                                       # step; tiny nets run faster so, and the numbers do not
+                                       # depend on the core count (utils/device.py)
 _C.PIPELINE_JOBS = 1                   # self_train.py: steps run at once, each in a process of its
                                        # own (with CPU_PIN, each on a core of its own)
 _C.DATA_DIRECTORY_SOURCE = 'data/GTA5'

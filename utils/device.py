@@ -62,13 +62,14 @@ def pin_to_one_core():
     """Every thread of this process, and every thread and process it starts later, on the
     lowest of the cores it may use; returns that core (None where the OS cannot pin).
 
-    A compiled step on CPU runs on MindSpore's runtime thread while the main thread waits
-    for it, both spinning. On two cores they hand every step across cores: a tiny teacher
-    step took 131 ms so when waited for, 72 ms when not, and 61 ms with both on one core,
-    waited for (the trainer waits for each step of a pinned process). Two pinned processes
-    on two cores ran each at its speed alone, where two unpinned ones each ran 3.5x slower
-    (docs/PERFORMANCE.md). PyNative is the other way round (a tiny step 190 ms against
-    572 ms pinned): its dispatch threads want a core of their own, so only graph mode pins.
+    A compiled step on CPU runs on MindSpore's runtime thread while the main thread waits for
+    it, both spinning, so two free processes at once each ran a tiny step 2.1-3.0x slower
+    than alone. Pinned, each ran at its speed alone, and waited for (the trainer waits for
+    each step of a pinned process) a step on two images took 141 ms against 171 ms free
+    (bench/pinning.py, docs/PERFORMANCE.md). PyNative is the other way round (218 ms free,
+    604 ms pinned): its dispatch threads want a core of their own, so only graph mode pins.
+    Pinning changes the bits: oneDNN splits a convolution's sums by the cores its thread may
+    use. A pinned process always sees one, so its numbers do not depend on the machine.
     """
     global _pinned_core
     if _pinned_core is None and hasattr(os, 'sched_setaffinity'):
