@@ -26,7 +26,7 @@ from dataset.build import target_unlabeled_dataset
 from engine.manifest import Manifest, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
-from engine.schedule import Step, run_here, run_steps
+from engine.schedule import Step, check_jobs, run_here, run_steps
 from engine.trainer import start_process
 from eval import evaluate_checkpoint
 from net.predict import load_model
@@ -307,6 +307,7 @@ def main(args):
     parent_cfg = copy.deepcopy(cfg)
     parent_cfg.CPU_PIN = cfg.CPU_PIN and jobs == 1
     start_process(parent_cfg)
+    check_jobs(jobs)
     if jobs > 1 and cfg.DEVICE == 'CPU' and not cfg.CPU_PIN:
         print(f'warning: PIPELINE_JOBS {jobs} without CPU_PIN: compiled CPU steps at once '
               f'slow each other down (docs/PERFORMANCE.md)')

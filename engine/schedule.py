@@ -40,18 +40,25 @@ class Step:
 
 def run_steps(manifest, steps, jobs=1, cores=None):
     """Run every step that did not finish before, each after the steps it needs; returns
-    {name: result}. `cores`: the cores the workers are pinned to, one each (None: unpinned)."""
+    {name: result}. `cores`: the cores the workers are pinned to, one each (None: unpinned).
+    More than one job is for a process that runs alone, not under data parallelism
+    (`check_jobs`)."""
     if jobs == 1:
         for step in steps:
             run_here(manifest, step)
     else:
-        if current_rank()[1] > 1:
-            raise ConfigError(f'PIPELINE_JOBS {jobs}: steps in processes of their own do not '
-                              f'run under data parallelism; set PIPELINE_JOBS 1')
         run_in_workers(manifest, [step for step in steps
                                   if not manifest.finished_before(step.name, step.finished)],
                        jobs, cores)
     return {step.name: manifest.result(step.name) for step in steps}
+
+
+def check_jobs(jobs):
+    """A ConfigError for PIPELINE_JOBS > 1 in a data-parallel group: every rank would start
+    its own workers, and their collective operations would not meet."""
+    if jobs > 1 and current_rank()[1] > 1:
+        raise ConfigError(f'PIPELINE_JOBS {jobs}: steps in processes of their own do not run '
+                          f'under data parallelism; set PIPELINE_JOBS 1')
 
 
 def run_here(manifest, step):

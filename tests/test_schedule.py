@@ -130,3 +130,12 @@ def test_a_pinned_process_computes_the_same_on_any_number_of_cores():
     assert conv_hash(every[-1:], pin=False) == pinned    # a one-core machine, unpinned
     if len(every) >= 2:  # the same process free on two cores splits its sums otherwise
         assert conv_hash(every, pin=False) != pinned
+
+
+def test_jobs_are_refused_under_data_parallelism(monkeypatch):
+    from engine import schedule
+    from utils.errors import ConfigError
+    monkeypatch.setattr(schedule, 'current_rank', lambda: (0, 2))
+    with pytest.raises(ConfigError, match='PIPELINE_JOBS 2: .* data parallelism'):
+        schedule.check_jobs(2)
+    schedule.check_jobs(1)   # one job: every rank runs the steps in order, as before
