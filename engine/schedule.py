@@ -13,14 +13,19 @@ two processes at once each run as fast as one alone; unpinned, two compiled CPU 
 each ran 3.5x slower than alone (docs/PERFORMANCE.md).
 """
 import concurrent.futures as futures
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from utils.distributed import barrier, current_rank
 from utils.errors import ConfigError
+
+PR_SET_PDEATHSIG = 1  # prctl: the signal a process gets when its parent dies
 
 
 @dataclass
@@ -92,12 +97,15 @@ def run_in_workers(manifest, todo, jobs, cores):
     slots = context.Queue()
     for slot in range(jobs):
         slots.put(cores[slot % len(cores)] if cores else None)
-    pool = futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_take_core,
+    pool = futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                        initargs=(slots,))
     # Start every worker now (one per task submitted while none is idle): a worker's start,
     # importing MindSpore, then runs beside the first step instead of delaying the second.
     for _ in range(jobs):
         pool.submit(os.getpid)
+    # Ctrl-C is the pipeline's to answer: MindSpore's own handler (its runtime is up in this
+    # process) would let the pipeline run on.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while waiting or running:
             busy = set(waiting) | {step.name for step in running.values()}
@@ -119,12 +127,19 @@ def run_in_workers(manifest, todo, jobs, cores):
     except BaseException:
         stop_workers(pool)
         raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
     pool.shutdown()
 
 
-def _take_core(slots):
+def _start_worker(slots):
     """A worker's start: its core (every later thread inherits it), before MindSpore's
-    runtime starts in it."""
+    runtime starts in it. The worker leaves the terminal's process group, so that Ctrl-C
+    reaches the pipeline alone, which ends the workers itself (a worker's MindSpore would
+    end it without a word), and it dies with the pipeline if that is killed."""
+    os.setpgrp()
+    if sys.platform.startswith('linux'):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     core = slots.get()
     if core is not None:
         os.sched_setaffinity(0, {core})
@@ -137,6 +152,7 @@ def stop_workers(pool):
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    print(file=sys.stderr)  # a worker's progress bar ended mid-line
     deadline = time.time() + 10
     for process in processes:
         process.join(max(0.0, deadline - time.time()))

@@ -178,6 +178,41 @@ def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path)
 
 
 @pytest.mark.e2e
+def test_ctrl_c_stops_the_workers_and_the_same_command_resumes(pipeline_cfg, tmp_path):
+    """PIPELINE_JOBS 2, Ctrl-C (SIGINT to the terminal's process group) during the teachers:
+    exit 130 with one line, no worker left holding a stage's folder, and the same command
+    resumes the region-level teacher at its checkpoint."""
+    import fcntl
+    exp = tmp_path / 'exp'
+    args = [*map(str, pipeline_cfg), '--rounds', '1', '--exp_dir', str(exp), '--opts',
+            'PIPELINE_JOBS=2', 'TRAIN.EARLY_STOP=16', 'TRAIN.MAX_ITERS=16']
+    proc = subprocess.Popen([sys.executable, 'self_train.py', *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    teacher = exp / 'round1' / 'teacher_rl'
+    deadline = time.time() + 600
+    while (proc.poll() is None and time.time() < deadline
+           and not (teacher / 'checkpoints' / 'iter_000002.ckpt').is_file()):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert 'Traceback' not in stderr
+    assert [line for line in stderr.splitlines() if line.startswith('interrupted:')] == [
+        'interrupted: [pipeline] stopped: the same command skips the finished steps and '
+        'resumes the others, a training step at its last checkpoint']
+    for stage in ('teacher_rl', 'teacher_sl'):  # their workers ended: the locks are free
+        lock = exp / 'round1' / stage / '.lock'
+        if lock.exists():
+            with open(lock) as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    assert not (teacher / 'final.ckpt').exists(), 'interrupted too late'
+    resumed = run_script('self_train.py', *args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f'[teacher_rl] resumed from {teacher / "checkpoints"}' in resumed.stdout
+
+
+@pytest.mark.e2e
 def test_pseudo_only_and_ground_truth_protection(pipeline_cfg, generated, tmp_path):
     root, data_cfg = generated
     exp = tmp_path / 'exp'
