@@ -178,14 +178,14 @@ def test_killed_pipeline_resumes_without_repeating_steps(pipeline_cfg, tmp_path)
 
 
 @pytest.mark.e2e
-def test_ctrl_c_stops_the_workers_and_the_same_command_resumes(pipeline_cfg, tmp_path):
+def test_ctrl_c_stops_the_workers(pipeline_cfg, tmp_path):
     """PIPELINE_JOBS 2, Ctrl-C (SIGINT to the terminal's process group) during the teachers:
-    exit 130 with one line, no worker left holding a stage's folder, and the same command
-    resumes the region-level teacher at its checkpoint."""
+    exit 130 with one line, and no worker left holding a stage's folder, so that the same
+    command can resume them (as after a kill: the test above)."""
     import fcntl
     exp = tmp_path / 'exp'
     args = [*map(str, pipeline_cfg), '--rounds', '1', '--exp_dir', str(exp), '--opts',
-            'PIPELINE_JOBS=2', 'TRAIN.EARLY_STOP=16', 'TRAIN.MAX_ITERS=16']
+            'PIPELINE_JOBS=2', 'TRAIN.EARLY_STOP=10', 'TRAIN.MAX_ITERS=10']
     proc = subprocess.Popen([sys.executable, 'self_train.py', *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -207,9 +207,6 @@ def test_ctrl_c_stops_the_workers_and_the_same_command_resumes(pipeline_cfg, tmp
             with open(lock) as f:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     assert not (teacher / 'final.ckpt').exists(), 'interrupted too late'
-    resumed = run_script('self_train.py', *args)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f'[teacher_rl] resumed from {teacher / "checkpoints"}' in resumed.stdout
 
 
 @pytest.mark.e2e
