@@ -207,19 +207,20 @@ def round_scores(cfg, results, exp_dir, r):
     return scores
 
 
-def baseline_steps(cfg, exp_dir, name, init_from, needs=(), evaluate=True):
+def baseline_training(cfg, exp_dir, name, init_from, needs=()):
     """A target-only (D_T alone) or source-only model, trained like a round-1 teacher from
-    `init_from`, and its evaluation."""
+    `init_from`."""
     out_dir = os.path.join(exp_dir, 'baselines', name)
     mix = {'target_only': 'target', 'source_only': 'source'}[name]
-    steps = [training_step(cfg, f'baselines/{name}', out_dir, name, functools.partial(
-        train_teacher.train, round_cfg(cfg, '', init_from), mix, out_dir), needs)]
-    if evaluate:
-        steps.append(eval_step(cfg, f'baselines/eval_{name}',
-                               os.path.join(out_dir, 'final.ckpt'),
-                               os.path.join(exp_dir, 'baselines', f'eval_{name}.json'),
-                               [f'baselines/{name}'], save_pred=name == 'target_only'))
-    return steps
+    return training_step(cfg, f'baselines/{name}', out_dir, name, functools.partial(
+        train_teacher.train, round_cfg(cfg, '', init_from), mix, out_dir), needs)
+
+
+def baseline_eval(cfg, exp_dir, name):
+    return eval_step(cfg, f'baselines/eval_{name}',
+                     os.path.join(exp_dir, 'baselines', name, 'final.ckpt'),
+                     os.path.join(exp_dir, 'baselines', f'eval_{name}.json'),
+                     [f'baselines/{name}'], save_pred=name == 'target_only')
 
 
 def pipeline_steps(cfg, exp_dir, rounds, baselines):
@@ -228,23 +229,20 @@ def pipeline_steps(cfg, exp_dir, rounds, baselines):
     from it; with `baselines` a target-only model (starting where the rounds' models start)
     and the source-only one (from RESTORE_FROM) are trained and evaluated too."""
     cfg = copy.deepcopy(cfg)
-    imagenet = cfg.TRAIN.RESTORE_FROM
     steps, start = [], []
-    source_only = os.path.join(exp_dir, 'baselines', 'source_only', 'final.ckpt')
+    source_only = baseline_training(cfg, exp_dir, 'source_only', cfg.TRAIN.RESTORE_FROM)
     if cfg.TRAIN.SOURCE_PRETRAINING:
         # Without ImageNet weights (the CPU demo) every model would start from random
         # ones, and the student, which never sees a source label, would start furthest
         # behind.
-        steps += baseline_steps(cfg, exp_dir, 'source_only', imagenet, evaluate=False)
-        cfg.TRAIN.RESTORE_FROM, start = source_only, ['baselines/source_only']
+        steps.append(source_only)
+        cfg.TRAIN.RESTORE_FROM, start = source_only.output, [source_only.name]
     if baselines:
-        steps += baseline_steps(cfg, exp_dir, 'target_only', cfg.TRAIN.RESTORE_FROM, start)
-        if cfg.TRAIN.SOURCE_PRETRAINING:
-            steps += [eval_step(cfg, 'baselines/eval_source_only', source_only,
-                                os.path.join(exp_dir, 'baselines', 'eval_source_only.json'),
-                                start)]
-        else:
-            steps += baseline_steps(cfg, exp_dir, 'source_only', imagenet)
+        steps += [baseline_training(cfg, exp_dir, 'target_only', cfg.TRAIN.RESTORE_FROM, start),
+                  baseline_eval(cfg, exp_dir, 'target_only')]
+        if not cfg.TRAIN.SOURCE_PRETRAINING:
+            steps.append(source_only)
+        steps.append(baseline_eval(cfg, exp_dir, 'source_only'))
     for r in range(1, rounds + 1):
         steps += round_steps(cfg, exp_dir, r, rounds, start)
     return steps

@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from utils.distributed import barrier, current_rank
@@ -40,7 +40,6 @@ class Step:
     finished: Callable = os.path.exists
     cost: float = 1.0
     rank0_only: bool = False
-    priority: float = field(default=0.0, init=False)
 
 
 def run_steps(manifest, steps, jobs=1, cores=None):
@@ -75,21 +74,24 @@ def run_here(manifest, step):
 
 
 def critical_path(steps):
-    """Each step's priority: its cost plus that of the costliest chain of steps after it."""
+    """{name: priority}: a step's cost plus that of the costliest chain of steps after it."""
     after = {step.name: [] for step in steps}
     for step in steps:
         for need in step.needs:
             if need in after:
-                after[need].append(step)
+                after[need].append(step.name)
+    priority = {}
     for step in reversed(steps):  # `steps` is in an order that respects `needs`
-        step.priority = step.cost + max((s.priority for s in after[step.name]), default=0.0)
+        priority[step.name] = step.cost + max((priority[n] for n in after[step.name]),
+                                              default=0.0)
+    return priority
 
 
 def run_in_workers(manifest, todo, jobs, cores):
     """The steps on `jobs` worker processes, each step once its needs have finished. The
     first error stops the rest (a stopped training step resumes at its last checkpoint on the
     next run) and is raised."""
-    critical_path(todo)
+    priority = critical_path(todo)
     waiting = {step.name: step for step in todo}
     running = {}
     # spawn, not fork: a forked MindSpore runtime (its threads) does not survive in the child.
@@ -110,7 +112,7 @@ def run_in_workers(manifest, todo, jobs, cores):
         while waiting or running:
             busy = set(waiting) | {step.name for step in running.values()}
             ready = sorted((s for s in waiting.values() if not busy & set(s.needs)),
-                           key=lambda s: -s.priority)
+                           key=lambda s: -priority[s.name])
             for step in ready[:jobs - len(running)]:
                 del waiting[step.name]
                 manifest.event(step.name, 'started')
