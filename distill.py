@@ -18,7 +18,8 @@ from config import add_config_args, cfg_from_args
 from dataset import pipeline
 from dataset.build import target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
-from engine.trainer import LossPart, Trainer, new_net, start_process
+from engine.trainer import (LossPart, Trainer, compiled_step_key, new_net, start_process,
+                            without_inputs)
 from net.deeplabv2_mindspore import upsample
 from net.loss import kl_distill, seg_loss
 from net.predict import ensemble_prob, load_model
@@ -79,27 +80,44 @@ def main(args):
     return train(cfg, args.teacher_rl, args.teacher_sl, out_dir)
 
 
+def student_init_of(cfg, teacher_rl, teacher_sl):
+    return {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': teacher_rl,
+            'teacher_sl': teacher_sl}[cfg.TRAIN.STUDENT_INIT]
+
+
+def stage_trainer(cfg, teacher_rl, teacher_sl, out_dir=None):
+    """The stage's data, teachers, student and loop (teachers None: untrained ones; out_dir
+    None: a trainer that only compiles)."""
+    streams = {'target': target_labeled_dataset(cfg),
+               'unlabeled': target_unlabeled_dataset(cfg)}
+    build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
+    teachers = [load_model(cfg, teacher_rl, frozen_as='teacher_rl'),
+                load_model(cfg, teacher_sl, frozen_as='teacher_sl')]
+    student = new_net(cfg, student_init_of(cfg, teacher_rl, teacher_sl))
+    return Trainer(cfg, student, distill_loss(student, teachers, cfg), streams, build, out_dir,
+                   'student', frozen=teachers, reuse_key=compiled_step_key(cfg, 'student'))
+
+
 def train(cfg, teacher_rl, teacher_sl, out_dir):
     """Distil both teachers into a student that starts from cfg.TRAIN.RESTORE_FROM ('' =
     random) or, as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
-    student_init = {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': teacher_rl,
-                    'teacher_sl': teacher_sl}[cfg.TRAIN.STUDENT_INIT]
     start_process(cfg)
     settings = run_settings(cfg, teacher_rl=teacher_rl, teacher_sl=teacher_sl,
-                            student_init=student_init)
+                            student_init=student_init_of(cfg, teacher_rl, teacher_sl))
     # The folder first: an unusable one fails before the data sets are read.
     with RunDir(out_dir, 'student', settings, dataset_roots(cfg)):
-        streams = {'target': target_labeled_dataset(cfg),
-                   'unlabeled': target_unlabeled_dataset(cfg)}
-        build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
-        teachers = [load_model(cfg, teacher_rl, frozen_as='teacher_rl'),
-                    load_model(cfg, teacher_sl, frozen_as='teacher_sl')]
+        trainer = stage_trainer(cfg, teacher_rl, teacher_sl, out_dir)
         if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,
                                                                    shallow=False):
             print(f'warning: both teachers are {teacher_rl}: the ensemble is one teacher')
-        student = new_net(cfg, student_init)
-        return Trainer(cfg, student, distill_loss(student, teachers, cfg), streams, build,
-                       out_dir, 'student').run()
+        return trainer.run()
+
+
+def compile_ahead(cfg):
+    """Compile the stage's step in this process before the teachers exist: `train` of the
+    same settings in this process then starts training at once (engine/schedule.py)."""
+    start_process(cfg)
+    stage_trainer(without_inputs(cfg), None, None).compile()
 
 
 if __name__ == '__main__':

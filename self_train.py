@@ -27,12 +27,12 @@ from engine.manifest import Manifest, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
 from engine.schedule import Step, check_jobs, run_here, run_steps
-from engine.trainer import start_process
+from engine.trainer import compiled_step_key, start_process
 from eval import evaluate_checkpoint
 from net.predict import load_model
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import read_checkpoint
-from utils.device import setup_device_for
+from utils.device import default_mode, setup_device_for
 from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
 from utils.serialization import atomic_write_json, atomic_write_text
@@ -120,10 +120,16 @@ def best_snapshot(model_dir):
             'iteration': int(params['meta.iteration'].asnumpy())}
 
 
-def training_step(cfg, name, out_dir, stage, work, needs, images_per_step=1):
-    """A step that trains `stage` into `out_dir`; it costs EARLY_STOP steps of so many images."""
+def training_step(cfg, name, out_dir, stage, work, compile_ahead, needs, images_per_step=1):
+    """A step that trains `stage` of `cfg` into `out_dir` with `work()` (`compile_ahead()`
+    compiles its step before its inputs exist); it costs EARLY_STOP steps of so many
+    images."""
+    # PyNative compiles nothing: a step compiled ahead there would only take a core.
+    compiled = (cfg.MODE if cfg.MODE != 'auto' else default_mode(cfg.DEVICE)) == 'GRAPH'
     return Step(name, os.path.join(out_dir, 'final.ckpt'), work, tuple(needs),
-                final_checkpoint_of(stage, cfg), cost=cfg.TRAIN.EARLY_STOP * images_per_step)
+                final_checkpoint_of(stage, cfg), cost=cfg.TRAIN.EARLY_STOP * images_per_step,
+                graph=compiled_step_key(cfg, stage),
+                compile_ahead=compile_ahead if compiled else None)
 
 
 def eval_step(cfg, name, checkpoint, output, needs, save_pred=False):
@@ -167,16 +173,20 @@ def round_steps(cfg, exp_dir, r, rounds, start):
     steps = []
     for model, mix, images in (('teacher_rl', 'region', 1), ('teacher_sl', 'sample', 2)):
         init, needs = init_from(model)
+        step_cfg = round_cfg(cfg, prev_dir, init)
         steps.append(training_step(
-            cfg, f'round{r}/{model}', model_dir(model), model, functools.partial(
-                train_teacher.train, round_cfg(cfg, prev_dir, init), mix, model_dir(model)),
+            step_cfg, f'round{r}/{model}', model_dir(model), model,
+            functools.partial(train_teacher.train, step_cfg, mix, model_dir(model)),
+            functools.partial(train_teacher.compile_ahead, step_cfg, mix),
             before + needs, images))
     init, needs = init_from('student')
+    step_cfg = round_cfg(cfg, prev_dir, init)
     teachers = [f'round{r}/teacher_rl', f'round{r}/teacher_sl']
     steps.append(training_step(
-        cfg, f'round{r}/student', model_dir('student'), 'student', functools.partial(
-            distill.train, round_cfg(cfg, prev_dir, init), ckpt['teacher_rl'],
-            ckpt['teacher_sl'], model_dir('student')), before + needs + teachers, 2))
+        step_cfg, f'round{r}/student', model_dir('student'), 'student',
+        functools.partial(distill.train, step_cfg, ckpt['teacher_rl'], ckpt['teacher_sl'],
+                          model_dir('student')),
+        functools.partial(distill.compile_ahead, step_cfg), before + needs + teachers, 2))
     evaluated = {'teacher_rl': (os.path.join(round_dir, 'teacher_rl', 'final.ckpt'),
                                 teachers[:1]),
                  'teacher_sl': (os.path.join(round_dir, 'teacher_sl', 'final.ckpt'),
@@ -212,8 +222,10 @@ def baseline_training(cfg, exp_dir, name, init_from, needs=()):
     `init_from`."""
     out_dir = os.path.join(exp_dir, 'baselines', name)
     mix = {'target_only': 'target', 'source_only': 'source'}[name]
-    return training_step(cfg, f'baselines/{name}', out_dir, name, functools.partial(
-        train_teacher.train, round_cfg(cfg, '', init_from), mix, out_dir), needs)
+    step_cfg = round_cfg(cfg, '', init_from)
+    return training_step(step_cfg, f'baselines/{name}', out_dir, name,
+                         functools.partial(train_teacher.train, step_cfg, mix, out_dir),
+                         functools.partial(train_teacher.compile_ahead, step_cfg, mix), needs)
 
 
 def baseline_eval(cfg, exp_dir, name):

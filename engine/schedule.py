@@ -7,8 +7,15 @@ step that heads the longest chain of work still to do (`cost`, in image-steps), 
 pipeline's critical path starts first: the demo's sample-level teacher (two images a step)
 before its region-level one.
 
+A training step names its compiled graph (`graph`, engine/trainer.py: compiled_step_key) and
+how to compile it before its inputs exist (`compile_ahead`). A worker with no ready step
+compiles ahead the graph of the most urgent waiting step that no worker holds yet, and a step
+goes to a free worker that holds its graph if there is one: a worker keeps what it compiled,
+so there the step trains at once (the demo's second round reuses the first's graphs too).
+
 A step computes the same numbers in a worker as in this process: it seeds itself and reads
-only its inputs. Under CPU_PIN each worker runs on a core of its own (utils/device.py), where
+only its inputs, and a reused graph starts from the weights and optimizer state a new one
+would (tests/test_schedule.py, tests/test_self_train.py). Under CPU_PIN each worker runs on a core of its own (utils/device.py), where
 two processes at once each run as fast as one alone; unpinned, two compiled CPU steps at once
 each ran 3.5x slower than alone (docs/PERFORMANCE.md).
 """
@@ -32,7 +39,9 @@ PR_SET_PDEATHSIG = 1  # prctl: the signal a process gets when its parent dies
 class Step:
     """`work()` writes `output` and returns the step's JSON-ready result. `finished(output)`
     tells a finished step's output from a partial one; `rank0_only` steps (evaluations) run on
-    rank 0 while the other ranks wait."""
+    rank 0 while the other ranks wait. A training step names its compiled step's key,
+    `graph`, and `compile_ahead()` compiles that graph in the calling process without the
+    step's inputs."""
     name: str
     output: str
     work: Callable
@@ -40,6 +49,8 @@ class Step:
     finished: Callable = os.path.exists
     cost: float = 1.0
     rank0_only: bool = False
+    graph: str = None
+    compile_ahead: Callable = None
 
 
 def run_steps(manifest, steps, jobs=1, cores=None):
@@ -88,53 +99,83 @@ def critical_path(steps):
 
 
 def run_in_workers(manifest, todo, jobs, cores):
-    """The steps on `jobs` worker processes, each step once its needs have finished. The
-    first error stops the rest (a stopped training step resumes at its last checkpoint on the
-    next run) and is raised."""
+    """The steps on `jobs` worker processes, each step once its needs have finished; a worker
+    with nothing ready compiles ahead. The first error stops the rest (a stopped training
+    step resumes at its last checkpoint on the next run) and is raised."""
     priority = critical_path(todo)
     waiting = {step.name: step for step in todo}
-    running = {}
     # spawn, not fork: a forked MindSpore runtime (its threads) does not survive in the child.
+    # One pool of one process per worker: a step goes to the worker that holds its graph.
     context = multiprocessing.get_context('spawn')
-    slots = context.Queue()
-    for slot in range(jobs):
-        slots.put(cores[slot % len(cores)] if cores else None)
-    pool = futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                                       initargs=(slots,))
-    # Start every worker now (one per task submitted while none is idle): a worker's start,
-    # importing MindSpore, then runs beside the first step instead of delaying the second.
-    for _ in range(jobs):
-        pool.submit(os.getpid)
+    workers = [futures.ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
+                                           initargs=(cores[w % len(cores)] if cores else None,))
+               for w in range(jobs)]
+    # Start every worker now: a worker's start, importing MindSpore, then runs beside the
+    # first step instead of delaying the second.
+    for worker in workers:
+        worker.submit(os.getpid)
+    holds = [set() for _ in workers]   # the graphs each worker compiled
+    running = {}                       # future -> (worker, step, compiling ahead)
     # Ctrl-C is the pipeline's to answer: MindSpore's own handler (its runtime is up in this
     # process) would let the pipeline run on.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while waiting or running:
-            busy = set(waiting) | {step.name for step in running.values()}
+            idle = [w for w in range(jobs) if w not in {w for w, _, _ in running.values()}]
+            busy = set(waiting) | {s.name for _, s, ahead in running.values() if not ahead}
             ready = sorted((s for s in waiting.values() if not busy & set(s.needs)),
                            key=lambda s: -priority[s.name])
-            for step in ready[:jobs - len(running)]:
+            # A worker compiling ahead, evaluating or pseudo-labelling (a step without a
+            # training graph) is free again within seconds, sooner than a graph compiles: a
+            # step whose graph it holds waits for it.
+            soon_free = set().union(*(holds[w] for w, s, ahead in running.values()
+                                      if ahead or not s.graph))
+            for step in ready:
+                holders = [w for w in idle if step.graph and step.graph in holds[w]]
+                if not idle or not holders and step.graph in soon_free:
+                    continue
+                w = (holders or idle)[0]
+                idle.remove(w)
                 del waiting[step.name]
                 manifest.event(step.name, 'started')
-                running[pool.submit(step.work)] = step
+                running[workers[w].submit(step.work)] = (w, step, False)
+                if step.graph:
+                    holds[w].add(step.graph)
+            for w in idle:
+                step = next_to_compile(waiting, priority, set().union(*holds))
+                if step is None:
+                    break
+                print(f'[pipeline] {step.name}: compiling its step ahead (worker {w + 1})',
+                      flush=True)
+                running[workers[w].submit(step.compile_ahead)] = (w, step, True)
+                holds[w].add(step.graph)
             done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
             for future in done:
-                step = running.pop(future)
-                manifest.record(step.name, step.output, future.result())
+                _, step, ahead = running.pop(future)
+                result = future.result()
+                if not ahead:
+                    manifest.record(step.name, step.output, result)
     except KeyboardInterrupt:
-        stop_workers(pool)
+        stop_workers(workers)
         raise KeyboardInterrupt('[pipeline] stopped: the same command skips the finished steps '
                                 'and resumes the others, a training step at its last '
                                 'checkpoint') from None
     except BaseException:
-        stop_workers(pool)
+        stop_workers(workers)
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
-    pool.shutdown()
+    for worker in workers:
+        worker.shutdown()
 
 
-def _start_worker(slots):
+def next_to_compile(waiting, priority, held):
+    """The waiting step heading the longest chain whose graph no worker holds, or None."""
+    candidates = [s for s in waiting.values() if s.compile_ahead and s.graph not in held]
+    return max(candidates, key=lambda s: priority[s.name], default=None)
+
+
+def _start_worker(core):
     """A worker's start: its core (every later thread inherits it), before MindSpore's
     runtime starts in it. The worker leaves the terminal's process group, so that Ctrl-C
     reaches the pipeline alone, which ends the workers itself (a worker's MindSpore would
@@ -142,16 +183,17 @@ def _start_worker(slots):
     os.setpgrp()
     if sys.platform.startswith('linux'):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    core = slots.get()
     if core is not None:
         os.sched_setaffinity(0, {core})
 
 
-def stop_workers(pool):
+def stop_workers(workers):
     """End the steps still running: their processes are killed; their checkpoints, written
     atomically, stay for the next run to resume from."""
-    processes = list((getattr(pool, '_processes', None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
+    processes = [process for pool in workers
+                 for process in (getattr(pool, '_processes', None) or {}).values()]
+    for pool in workers:
+        pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     print(file=sys.stderr)  # a worker's progress bar ended mid-line

@@ -26,6 +26,8 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass, field
+from typing import Callable
 
 import mindspore as ms
 import yaml
@@ -33,7 +35,7 @@ from mindspore import nn, ops
 from tqdm import tqdm
 
 from dataset.build import val_dataset
-from dataset.pipeline import columns_of, iterate, train_loader
+from dataset.pipeline import columns_of, eval_loader, iterate, train_loader
 from engine.evaluation import evaluate
 from engine.run_dir import check_writable
 from net.deeplabv2_mindspore import build_model
@@ -133,11 +135,95 @@ def new_net(cfg, init_from):
     return net
 
 
+# What a stage reads rather than compiles: two stages that differ in these alone (the
+# pipeline's rounds: other initial weights, other pseudo labels) run the same graph.
+INPUT_KEYS = (('TRAIN', 'RESTORE_FROM'), ('DATA_DIRECTORY_PSEUDO',))
+
+
+def without_inputs(cfg):
+    """A copy of cfg with the INPUT_KEYS empty: random initial weights, no pseudo labels."""
+    cfg = copy.deepcopy(cfg)
+    for *path, key in INPUT_KEYS:
+        node = cfg
+        for part in path:
+            node = node[part]
+        node[key] = ''
+    return cfg
+
+
+def compiled_step_key(cfg, stage):
+    """The key a stage's compiled step is kept under in its process: the stage and every
+    setting but the INPUT_KEYS. Anything else that differs compiles anew, so a setting that
+    is a constant in the graph can never be taken from another stage's."""
+    return stage + '\n' + yaml.safe_dump(to_plain(without_inputs(cfg)), sort_keys=True)
+
+
+@dataclass
+class CompiledStep:
+    """A stage's compiled step and the objects its graph runs on, kept for the next stage of
+    the same key in this process (`Trainer(reuse_key=...)`)."""
+    net: nn.Cell
+    frozen: list
+    optimizer: nn.Optimizer
+    train_step: Callable
+    initial_state: dict            # the optimizer's state before its first step
+    predictors: dict = field(default_factory=dict)  # output (h, w) -> Predictor of net
+
+    def adopt(self, net, frozen):
+        """Take the weights of a new stage's `net` and `frozen` nets, and the optimizer's
+        initial state: the kept objects now are what new ones would be. False (nothing
+        changed) if the nets' parameters differ in names or shapes."""
+        if len(frozen) != len(self.frozen):
+            return False
+        pairs = [pair for kept, new in zip([self.net, *self.frozen], [net, *frozen])
+                 for pair in same_parameters(kept, new)]
+        if None in pairs:
+            return False
+        # In place: the step, compiled with ms.jit, keeps the tensors it was compiled with
+        # (utils/checkpoint.py: load_net_checkpoint).
+        for kept, new in pairs:
+            ops.assign(kept, new)
+        for name, param in optimizer_state(self.optimizer, self.net).items():
+            ops.assign(param, ms.Tensor(self.initial_state[name]))
+        return True
+
+
+def same_parameters(kept, new):
+    """(kept, new) parameter pairs of two nets of one architecture, in order; a None among
+    them where names or shapes differ. A kept net's names may carry the prefix of a cell it
+    was wrapped in since (a validation's Predictor: 'net.')."""
+    kept_params, new_params = list(kept.get_parameters()), list(new.get_parameters())
+    if len(kept_params) != len(new_params):
+        return [None]
+    return [(k, n) if k.name.endswith(n.name) and k.shape == n.shape else None
+            for k, n in zip(kept_params, new_params)]
+
+
+def optimizer_state(optimizer, net):
+    """{'optimizer.NAME': parameter} of what the optimizer holds besides the net's weights
+    (momenta, its step count)."""
+    net_ids = {id(p) for p in net.get_parameters()}
+    return {f'optimizer.{name}': p for name, p in optimizer.parameters_and_names()
+            if id(p) not in net_ids}
+
+
+# reuse_key -> CompiledStep, this process's
+_COMPILED = {}
+
+
 class Trainer:
     """Trains `net` on the samples `build` makes from `streams`, with the loss `parts`, from
-    the last checkpoint on; validates every TRAIN.EVAL_EVERY steps when that is set."""
+    the last checkpoint on; validates every TRAIN.EVAL_EVERY steps when that is set.
 
-    def __init__(self, cfg, net, parts, streams, build, out_dir, stage, log=print):
+    `frozen`: the other nets the parts compute with (the student's teachers). With a
+    `reuse_key` (`compiled_step_key`), a step compiled before in this process under that key
+    trains again, on its own objects given the weights of `net` and `frozen` and a new
+    optimizer state: compiling a tiny stage's step took 4-10 s of its 50-90 s. Without a key
+    (a test's own loss), the step is compiled for these objects.
+    """
+
+    def __init__(self, cfg, net, parts, streams, build, out_dir, stage, log=print, frozen=(),
+                 reuse_key=None):
         self.rank, self.group_size = current_rank()
         cfg, devices_note = schedule_for_devices(cfg, self.group_size)
         self.cfg, self.net, self.stage = cfg, net, stage
@@ -145,20 +231,36 @@ class Trainer:
         self.columns = columns_of(build)
         self.term_names = tuple(term for part in parts for term in part.terms)
         self.out_dir = out_dir
-        self.ckpt_dir = os.path.join(out_dir, 'checkpoints')
+        self.ckpt_dir = out_dir and os.path.join(out_dir, 'checkpoints')
         self.val_dataset = val_dataset(cfg) if cfg.TRAIN.EVAL_EVERY else None
-        self.predictor = None
         self.log = log if self.rank == 0 else (lambda *a, **k: None)
         self.best = float('-inf')
         if devices_note:
             self.log(f'[{stage}] {devices_note}')
         self.iteration = 0  # the last finished step, for the message of an interrupt
-        check_writable(out_dir)
+        if out_dir is not None:  # None: a trainer that only compiles (`compile`)
+            check_writable(out_dir)
         level = amp_level(cfg)
-        if level != 'O0':
-            ms.amp.auto_mixed_precision(net, level)
-        self.optimizer = build_optimizer(cfg, net)
-        self.train_step = self._build_step(parts, level != 'O0')
+        # Kept in graph mode alone (PyNative compiles nothing, and a kept step holds its nets
+        # and optimizer in memory); with a loss scaler the step holds state of its own (the
+        # scale): never kept.
+        reusable = (reuse_key is not None and level == 'O0'
+                    and ms.get_context('mode') == ms.GRAPH_MODE)
+        kept = _COMPILED.get(reuse_key) if reusable else None
+        self.reused = kept is not None and kept.adopt(net, frozen)
+        if self.reused:
+            self.net, self.optimizer, self.train_step = kept.net, kept.optimizer, kept.train_step
+        else:
+            if level != 'O0':
+                ms.amp.auto_mixed_precision(net, level)
+            self.optimizer = build_optimizer(cfg, net)
+            self.train_step = self._build_step(parts, level != 'O0')
+            if reusable:
+                _COMPILED[reuse_key] = kept = CompiledStep(
+                    net, list(frozen), self.optimizer, self.train_step,
+                    {name: p.asnumpy().copy()
+                     for name, p in optimizer_state(self.optimizer, net).items()})
+        self.predictors = kept.predictors if reusable else {}
 
     def _build_step(self, parts, scaled):
         """The step: gradients of each loss part, summed, averaged over ranks, applied.
@@ -216,9 +318,7 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------
     def optimizer_state(self):
-        net_ids = {id(p) for p in self.net.get_parameters()}
-        return {f'optimizer.{name}': p for name, p in self.optimizer.parameters_and_names()
-                if id(p) not in net_ids}
+        return optimizer_state(self.optimizer, self.net)
 
     def save(self, path, iteration):
         if self.rank != 0:
@@ -248,17 +348,15 @@ class Trainer:
         if stage is not None and stage != self.stage:  # not this run's: never train over it
             raise OutputError(f'{path} is a {stage} checkpoint, not {self.stage}: use another '
                               f'--out_dir')
-        load_net_checkpoint(self.net, path, params)
+        load_net_checkpoint(self.net, path, params, in_place=True)
         state = self.optimizer_state()
         saved = {k for k in params if k.startswith('optimizer.')}
         if saved != set(state) or any(tuple(params[k].shape) != tuple(p.shape)
                                       for k, p in state.items()):
             raise CheckpointError(f'{path}: optimizer state does not match '
                                   f'({len(saved)} of {len(state)} tensors)')
-        # Set one by one: load_param_into_net(optimizer, ...) warns that the net's parameters,
-        # which the optimizer holds too, are "not loaded" (they were, just above).
-        for name, param in state.items():
-            param.set_data(params[name])
+        for name, param in state.items():  # in place, as the net's (a reused step)
+            ops.assign(param, params[name])
         self.best = float(params['meta.best'].asnumpy()) if 'meta.best' in params else self.best
         return int(params['meta.iteration'].asnumpy())
 
@@ -299,7 +397,9 @@ class Trainer:
         batches = iterate(train_loader(self.streams, self.build, cfg.TRAIN.BATCH_SIZE_TARGET,
                                        start, stop - start, cfg.TRAIN.RANDOM_SEED,
                                        cfg.NUM_WORKERS, self.group_size, self.rank))
-        if start < stop:  # it takes a while, and the bar stands at 0 meanwhile
+        if start < stop and self.reused:
+            self.log(f'[{self.stage}] the training step was compiled before in this process')
+        elif start < stop:  # it takes a while, and the bar stands at 0 meanwhile
             self.log(f'[{self.stage}] compiling the training step (first step)...')
         self.iteration = start
         try:
@@ -357,6 +457,31 @@ class Trainer:
                             - seconds['checkpoints'])
         return {k: round(v, 3) for k, v in seconds.items()}
 
+    def predictor(self):
+        """The validation's Predictor: one per net and label size, compiled at its first use."""
+        size = tuple(self.val_dataset.label_size[::-1])
+        if size not in self.predictors:
+            self.predictors[size] = Predictor(self.net, size)
+        return self.predictors[size]
+
+    def compile(self):
+        """Compile the step, and the validation's prediction, on the first sample, before the
+        stage's inputs exist (engine/schedule.py, in a worker with nothing else to do): with
+        a reuse_key, the stage then trains on what is kept, as if compiled when it started.
+        The step this runs changes the kept weights and optimizer state; the next trainer of
+        the key replaces both."""
+        assert self.rank == 0 and self.group_size == 1
+        batch = next(iterate(train_loader(self.streams, self.build,
+                                          self.cfg.TRAIN.BATCH_SIZE_TARGET, 0, 1,
+                                          self.cfg.TRAIN.RANDOM_SEED, self.cfg.NUM_WORKERS)))
+        self.net.set_train(True)
+        self.train_step(*[ms.Tensor(v) for v in batch.values()])[0].asnumpy()
+        if self.val_dataset is not None:
+            image = next(iterate(eval_loader(self.val_dataset, indices=[0])))['image']
+            self.net.set_train(False)
+            self.predictor()(ms.Tensor(image)).asnumpy()
+            self.net.set_train(True)
+
     def resume_hint(self):
         """What the same command does after an interrupt at self.iteration."""
         newest = self.periodic_checkpoints()
@@ -379,9 +504,7 @@ class Trainer:
         """mIoU on the validation set; the best checkpoint so far is kept as best.ckpt."""
         if self.rank != 0:
             return
-        if self.predictor is None:  # one, compiled at the first validation
-            self.predictor = Predictor(self.net, self.val_dataset.label_size[::-1])
-        summary, _ = evaluate(self.predictor, self.val_dataset, self.cfg.NUM_CLASSES,
+        summary, _ = evaluate(self.predictor(), self.val_dataset, self.cfg.NUM_CLASSES,
                               progress=False)
         self.net.set_train(True)
         score = summary[primary_metric(self.cfg.NUM_CLASSES)]

@@ -10,13 +10,15 @@ from utils.serialization import to_plain
 
 
 def load_model(cfg, checkpoint, frozen_as=None):
-    """The DeepLab-v2 of `cfg` with every parameter from `checkpoint`, in inference mode.
+    """The DeepLab-v2 of `cfg` with every parameter from `checkpoint` (None: untrained, for a
+    graph compiled before the checkpoint exists), in inference mode.
 
     `frozen_as`: a frozen teacher whose parameters are renamed `NAME.*` (one compiled step
     holds the student and both teachers: their names must differ) and take no gradient.
     """
     net = build_model(cfg)
-    load_net_checkpoint(net, checkpoint)
+    if checkpoint is not None:
+        load_net_checkpoint(net, checkpoint)
     net.set_train(False)
     if frozen_as:
         net.update_parameters_name(frozen_as + '.')

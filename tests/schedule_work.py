@@ -19,3 +19,22 @@ def write_after(path, seconds, *needed):
 def fail(message):
     from utils.errors import DataError
     raise DataError(message)
+
+
+# The graphs this worker process compiled (the toy stand-in of engine/trainer.py's kept steps)
+COMPILED = set()
+
+
+def compile_graph(graph, seconds=0.3):
+    time.sleep(seconds)
+    COMPILED.add(graph)
+
+
+def train_graph(graph, path, seconds=0.3):
+    """Write `path`; returns this process and whether it had compiled `graph` before."""
+    compiled_before = graph in COMPILED
+    COMPILED.add(graph)
+    time.sleep(seconds)
+    with open(path, 'w') as f:
+        f.write('done')
+    return {'pid': os.getpid(), 'compiled_before': compiled_before}

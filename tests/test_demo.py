@@ -1,4 +1,5 @@
 """The README's first command, in a shortened mode: every stage runs and the table is written."""
+import hashlib
 import json
 import os
 import subprocess
@@ -17,14 +18,45 @@ def restore_from(step_dir):
     return yaml.safe_load((step_dir / 'config.yaml').read_text())['TRAIN']['RESTORE_FROM']
 
 
+# The shortened demo's table and its 8 models' weights, as computed before any compiled
+# step was kept, compiled ahead or reused (25e2b53). Pinned (CPU_PIN), a process computes the
+# same bits on any number of cores; a change that moves these moves the demo's numbers.
+EXPECTED_ROUNDS = {1: (12.46, 10.95, 12.55, 4.91), 2: (12.97, 7.25, 9.08, 5.02)}
+EXPECTED_BASELINES = {'target_only': 12.16, 'source_only': 9.10}
+EXPECTED_WEIGHTS = '7ad95b6bb4b3dc55'
+MODELS = ('baselines/source_only', 'baselines/target_only', 'round1/teacher_rl',
+          'round1/teacher_sl', 'round1/student', 'round2/teacher_rl', 'round2/teacher_sl',
+          'round2/student')
+
+
+def weights_digest(exp):
+    """The first 16 hex digits of a SHA-256 over every model's final weights."""
+    from utils.checkpoint import read_checkpoint
+    digest = hashlib.sha256()
+    for model in MODELS:
+        params = read_checkpoint(str(exp / model / 'final.ckpt'))
+        for name in sorted(k for k in params if not k.startswith('meta.')):
+            digest.update(name.encode())
+            digest.update(params[name].asnumpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def test_demo_runs_every_stage_and_writes_the_table(tmp_path):
     env = dict(os.environ, DDM_DEMO_DIR=str(tmp_path / 'demo'))
     result = subprocess.run(
         ['bash', 'scripts/run_demo_cpu.sh', '--opts', 'TRAIN.EARLY_STOP=4',
-         'TRAIN.MAX_ITERS=4', 'TRAIN.SAVE_PRED_EVERY=2'],
+         'TRAIN.MAX_ITERS=4', 'TRAIN.SAVE_PRED_EVERY=2', 'TRAIN.EVAL_EVERY=2'],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     exp = tmp_path / 'demo' / 'exp'
+    table = json.loads((exp / 'results.json').read_text())
+    assert {row['round']: tuple(row[c] for c in ('teacher_rl', 'teacher_sl', 'ensemble',
+                                                  'student'))
+            for row in table['rounds']} == EXPECTED_ROUNDS
+    assert table['baselines'] == EXPECTED_BASELINES
+    assert weights_digest(exp) == EXPECTED_WEIGHTS
+    # the second round trained on the first round's compiled steps (engine/schedule.py)
+    assert result.stdout.count('the training step was compiled before in this process') >= 3
     events = json.loads((exp / 'manifest.json').read_text())['events']
     finished = {e['step'] for e in events if e['event'] == 'finished'}
     for r in (1, 2):

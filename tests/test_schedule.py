@@ -10,7 +10,7 @@ import pytest
 
 from engine.manifest import Manifest
 from engine.schedule import Step, critical_path, run_steps
-from schedule_work import fail, write_after
+from schedule_work import compile_graph, fail, train_graph, write_after
 from utils.errors import DataError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,6 +53,28 @@ def test_every_step_runs_once_after_its_needs(tmp_path, jobs):
     # again: everything is skipped, nothing runs
     again = run_steps(Manifest(str(tmp_path / 'manifest.json'), {}), steps, jobs=jobs)
     assert again == results
+
+
+def test_an_idle_worker_compiles_ahead_and_trains_there(tmp_path):
+    """While `first` runs, the other worker compiles the graph of `r1` (waiting for it);
+    `r1` then goes to that worker, and so does `r2` of the same graph (the next round)."""
+    import functools
+    out = {name: str(tmp_path / name) for name in ('first', 'r1', 'eval', 'r2')}
+
+    def training(name, needs):
+        return Step(name, out[name], functools.partial(train_graph, 'g', out[name]),
+                    tuple(needs), cost=10, graph='g',
+                    compile_ahead=functools.partial(compile_graph, 'g'))
+    steps = [Step('first', out['first'], functools.partial(write_after, out['first'], 3),
+                  cost=10),
+             training('r1', ['first']),
+             Step('eval', out['eval'], functools.partial(write_after, out['eval'], 0),
+                  ('r1',)),
+             training('r2', ['r1'])]
+    manifest = Manifest(str(tmp_path / 'manifest.json'), {})
+    results = run_steps(manifest, steps, jobs=2)
+    assert results['r1']['compiled_before'] and results['r2']['compiled_before']
+    assert results['r1']['pid'] == results['r2']['pid'] != results['first']['pid']
 
 
 def test_a_failing_step_stops_the_others_and_raises(tmp_path):

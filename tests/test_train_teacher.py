@@ -190,3 +190,55 @@ def test_labeled_list_is_the_d_t_everything_reads(generated, labeled_4, tmp_path
     import yaml
     written = yaml.safe_load((out / 'config.yaml').read_text())
     assert written['DATA_LIST_TARGET_LABELED'] == str(labeled_4)
+
+
+REUSE_SCRIPT = '''
+import json, os, shutil, sys
+import mindspore as ms
+from config import get_cfg
+from engine import trainer
+from net.deeplabv2_mindspore import build_model
+from utils.checkpoint import save_checkpoint
+import train_teacher
+tiny, data_cfg, out = sys.argv[1:]
+cfg = get_cfg([tiny, data_cfg], ['MODE=GRAPH', 'TRAIN.JIT_STEP=on', 'TRAIN.EARLY_STOP=4',
+                                 'TRAIN.MAX_ITERS=4', 'TRAIN.SAVE_PRED_EVERY=2',
+                                 'TRAIN.EVAL_EVERY=2'])
+ms.set_seed(7)   # initial weights other than the random ones the step is compiled ahead with
+cfg.TRAIN.RESTORE_FROM = os.path.join(out, 'init.ckpt')
+save_checkpoint(cfg.TRAIN.RESTORE_FROM, build_model(cfg))
+train_teacher.compile_ahead(cfg, 'region')
+train_teacher.train(cfg, 'region', os.path.join(out, 'ahead'))
+trainer._COMPILED.clear()
+new = os.path.join(out, 'new')
+train_teacher.train(cfg, 'region', new)
+# A kill after the checkpoint at step 2: the stage resumes from it on the kept step.
+shutil.copy(os.path.join(new, 'final.ckpt'), os.path.join(out, 'first_final.ckpt'))
+os.remove(os.path.join(new, 'final.ckpt'))
+os.remove(os.path.join(new, 'checkpoints', 'iter_000004.ckpt'))
+train_teacher.train(cfg, 'region', new)
+'''
+
+
+@pytest.mark.e2e
+def test_a_kept_step_trains_as_a_new_one(generated, tmp_path):
+    """In graph mode with ms.jit (whose step keeps the tensors it was compiled with), a stage
+    on a step compiled ahead with other weights, and a stage resumed on a kept step, end bit
+    for bit where a stage on a newly compiled step ends (engine/trainer.py: CompiledStep)."""
+    _, data_cfg = generated
+    result = subprocess.run([sys.executable, '-c', REUSE_SCRIPT, TINY_CFG, data_cfg,
+                             str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count('the training step was compiled before in this process') == 2
+    assert result.stdout.count('compiling the training step') == 1
+    assert 'resumed from' in result.stdout
+    for found, expected in (('ahead/final.ckpt', 'first_final.ckpt'),
+                            ('new/final.ckpt', 'first_final.ckpt'),
+                            ('ahead/best.ckpt', 'new/best.ckpt')):
+        found, expected = (read_checkpoint(str(tmp_path / p)) for p in (found, expected))
+        names = {k for k in expected if not k.startswith('meta.')}
+        assert names and names == {k for k in found if not k.startswith('meta.')}
+        for name in names:
+            np.testing.assert_array_equal(found[name].asnumpy(), expected[name].asnumpy(),
+                                          err_msg=name)

@@ -99,10 +99,20 @@ def architecture_difference(expected, found):
             ' '.join(options))
 
 
-def load_net_checkpoint(net, path, params=None):
-    """Load every parameter of `net` from `path`; return the checkpoint's dict."""
+def load_net_checkpoint(net, path, params=None, in_place=False):
+    """Load every parameter of `net` from `path`; return the checkpoint's dict.
+
+    `in_place`: into the tensors the parameters hold (ops.assign), for a net whose step was
+    compiled with ms.jit: such a step keeps the tensors its parameters held when it compiled,
+    and does not see the new ones load_param_into_net gives them (measured: it went on
+    predicting with the old weights).
+    """
     params = read_checkpoint(path) if params is None else params
     check_compatible(net, params, path)
+    if in_place:
+        for name, param in net.parameters_and_names():
+            ms.ops.assign(param, params[name])
+        return params
     # By the names inside `net`: wrapped in another cell (a Predictor), its parameters' own
     # names carry the wrapper's prefix.
     net_params = {p.name: params[name] for name, p in net.parameters_and_names()}
