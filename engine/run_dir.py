@@ -29,7 +29,8 @@ NO_WORK = (RECORD, LOCK, 'config.yaml')
 # workers (dataset/pipeline.py), and neither which of the machine's devices runs a step nor
 # over how many threads an operator runs changes its numbers (tests/test_train_teacher.py).
 # Anything else (even MODE or TRAIN.LOG_EVERY) makes another run.
-RESUMABLE_WITH_OTHER = ('NUM_WORKERS', 'DEVICE_ID', 'CPU_THREADS', 'CPU_PIN', 'PIPELINE_JOBS')
+RESUMABLE_WITH_OTHER = ('NUM_WORKERS', 'DEVICE_ID', 'CPU_THREADS', 'CPU_PIN', 'PIPELINE_JOBS',
+                        'LAUNCH_BLOCKING')
 DATASET_ROOTS = ('DATA_DIRECTORY_SOURCE', 'DATA_DIRECTORY_TARGET', 'DATA_DIRECTORY_PSEUDO')
 
 

@@ -20,15 +20,17 @@ def default_mode(device, inference=False):
 
 
 _cpu_threads = None  # set by setup_device, once per process
+_launch_blocking = False
 _pinned_core = None  # the core pin_to_one_core chose, once per process
 
 
 def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_threads=0,
-                 cpu_pin=False):
+                 cpu_pin=False, launch_blocking=False):
     """Select the device and execution mode (from cfg.DEVICE / cfg.MODE; mode auto: see
     `default_mode`, which `inference` informs), the threads of a CPU operator
-    (cfg.CPU_THREADS; 0 leaves MindSpore's number) and, with `cpu_pin` in graph mode on CPU,
-    one core for the whole process (`pin_to_one_core`).
+    (cfg.CPU_THREADS; 0 leaves MindSpore's number), with `cpu_pin` in graph mode on CPU,
+    one core for the whole process (`pin_to_one_core`), and with `launch_blocking`
+    (cfg.LAUNCH_BLOCKING), operators run one by one as Python sends them.
 
     On CPU, MindSpore's bundled oneDNN picks a reference 3x3-convolution kernel on AVX-512
     machines that is 30-100x slower than its AVX2 kernel (measured here: 9.0 s vs 0.053 s for
@@ -42,6 +44,14 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
     if mode == 'auto':
         mode = default_mode(device, inference)
     ms.set_context(mode=modes[mode])
+    # PyNative sends operators to a launch thread of their own, both threads spinning. For the
+    # tiny nets of the tests, run one by one they took less time, and on one core as long as
+    # on two: a one-round tiny pipeline took 12.5 s (114% CPU) against 14.3 s (134% CPU)
+    # sent ahead, which took 24.7 s on one core; the same weights (docs/PERFORMANCE.md).
+    global _launch_blocking
+    if launch_blocking and not _launch_blocking:  # no call undoes it in a process
+        ms.runtime.launch_blocking()
+        _launch_blocking = True
     # msrun gives each worker its own device only when no id is set.
     by_launcher = device == 'CPU' or os.environ.get('MS_WORKER_NUM')
     ms.set_device(device, None if by_launcher else device_id)
@@ -90,8 +100,10 @@ def pinned_core():
 
 
 def setup_device_for(cfg, inference=False):
-    """`setup_device` with a config's DEVICE, MODE, DEVICE_ID, CPU_THREADS and CPU_PIN."""
-    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference, cfg.CPU_THREADS, cfg.CPU_PIN)
+    """`setup_device` with a config's DEVICE, MODE, DEVICE_ID, CPU_THREADS, CPU_PIN and
+    LAUNCH_BLOCKING."""
+    setup_device(cfg.DEVICE, cfg.MODE, cfg.DEVICE_ID, inference, cfg.CPU_THREADS, cfg.CPU_PIN,
+                 cfg.LAUNCH_BLOCKING)
 
 
 def check_available(device):
