@@ -2,6 +2,7 @@
 
     python -m dataset.synthetic --out DIR [--seed 0] [--num_source N] [--num_train N]
         [--num_val N] [--target_size 256x128] [--source_size 320x180] [--synthia] [--gap 1.0]
+        [--workers N]
 
 Tests and the CPU demo need data that the real loaders read unchanged, that a tiny DeepLab-v2
 learns at 128x64 .. 256x128, and whose source -> target gap is real and controllable. Each
@@ -15,6 +16,9 @@ Every image has its own generator seeded by (seed, domain, index): the same argu
 byte-identical files, and a longer run extends a shorter one with the same first images.
 """
 import argparse
+import concurrent.futures as futures
+import functools
+import multiprocessing
 import os
 
 import numpy as np
@@ -35,6 +39,8 @@ THINGS = (PERSON, RIDER, CAR, MOTORCYCLE, BICYCLE)
 # label2train of the 19-class info.json (ids not listed -> 255).
 LABEL2TRAIN = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10,
                24: 11, 25: 12, 26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
+TRAIN_IDS = np.full(256, 255, np.uint8)  # label id -> train id, as a lookup table
+TRAIN_IDS[list(LABEL2TRAIN)] = list(LABEL2TRAIN.values())
 
 # Cityscapes id -> SYNTHIA-RAND-CITYSCAPES id (terrain 16 and lane marking 22 exist in
 # SYNTHIA but are outside its 16 training classes, as in the real data).
@@ -479,40 +485,48 @@ def _save_png(array, path):
     Image.fromarray(array).save(path)
 
 
-def _write_gta5(root, seed, num, size, style):
-    names = []
-    for index in range(1, num + 1):
-        name = f'{index:05d}.png'
-        image, label, _ = draw_sample(seed, 'gta5', index, size, style)
-        label = Image.fromarray(label)
-        if index % 7 == 0:      # the real GTA5 has a few labels sized unlike their image
-            w, h = size
-            label = label.resize((w + max(2, w // 64), h + max(1, h // 64)), Image.NEAREST)
-        _save_png(image, os.path.join(root, 'images', name))
-        _save_png(np.asarray(label), os.path.join(root, 'labels', name))
-        names.append(name)
+def _each(pool, draw, indices):
+    """`draw(index)` for every index, in order: in `pool`'s processes if given (every image
+    has its own generator, so the files are the same either way)."""
+    return list(pool.map(draw, indices, chunksize=8)) if pool else [draw(i) for i in indices]
+
+
+def _gta5_image(root, seed, size, style, index):
+    name = f'{index:05d}.png'
+    image, label, _ = draw_sample(seed, 'gta5', index, size, style)
+    label = Image.fromarray(label)
+    if index % 7 == 0:      # the real GTA5 has a few labels sized unlike their image
+        w, h = size
+        label = label.resize((w + max(2, w // 64), h + max(1, h // 64)), Image.NEAREST)
+    _save_png(image, os.path.join(root, 'images', name))
+    _save_png(np.asarray(label), os.path.join(root, 'labels', name))
+    return name
+
+
+def _write_gta5(root, seed, num, size, style, pool=None):
+    names = _each(pool, functools.partial(_gta5_image, root, seed, size, style),
+                  range(1, num + 1))
     write_list(os.path.join(root, 'gta5_list', 'train.txt'), names)
     return root
 
 
-def _write_cityscapes(root, seed, num_train, num_val, size):
+def _cityscapes_image(root, seed, size, style, split, index):
+    city = CITIES[split][index % len(CITIES[split])]
+    stem = f'{city}/{city}_{index // len(CITIES[split]):06d}_000019'
+    image, label, _ = draw_sample(seed, 'cityscapes_' + split, index, size, style)
+    _save_png(image, os.path.join(root, 'leftImg8bit', split, stem + '_leftImg8bit.png'))
+    gt_stem = os.path.join(root, 'gtFine', split, stem + '_gtFine_')
+    _save_png(label, gt_stem + 'labelIds.png')
+    _save_png(TRAIN_IDS[label], gt_stem + 'labelTrainIds.png')
+    return stem + '_leftImg8bit.png'
+
+
+def _write_cityscapes(root, seed, num_train, num_val, size, pool=None):
     style = blend_style(TARGET_STYLE, TARGET_STYLE, 0.0)
-    train_ids = np.full(256, 255, np.uint8)
-    for label_id, train_id in LABEL2TRAIN.items():
-        train_ids[label_id] = train_id
     lists = {}
     for split, num in (('train', num_train), ('val', num_val)):
-        names = []
-        for index in range(num):
-            city = CITIES[split][index % len(CITIES[split])]
-            stem = f'{city}/{city}_{index // len(CITIES[split]):06d}_000019'
-            image, label, _ = draw_sample(seed, 'cityscapes_' + split, index, size, style)
-            _save_png(image, os.path.join(root, 'leftImg8bit', split, stem + '_leftImg8bit.png'))
-            gt_stem = os.path.join(root, 'gtFine', split, stem + '_gtFine_')
-            _save_png(label, gt_stem + 'labelIds.png')
-            _save_png(train_ids[label], gt_stem + 'labelTrainIds.png')
-            names.append(stem + '_leftImg8bit.png')
-        lists[split] = sorted(names)
+        lists[split] = sorted(_each(pool, functools.partial(_cityscapes_image, root, seed, size,
+                                                            style, split), range(num)))
     list_dir = os.path.join(root, 'cityscapes_list')
     write_list(os.path.join(list_dir, 'train.txt'), lists['train'])
     write_list(os.path.join(list_dir, 'val.txt'), lists['val'])
@@ -533,22 +547,26 @@ def synthia_label(scene):
     return out
 
 
-def _write_synthia(root, seed, num, size, style):
-    names = []
-    for index in range(1, num + 1):
-        name = f'{index:07d}.png'
-        image, _, scene = draw_sample(seed, 'synthia', index, size, style)
-        _save_png(image, os.path.join(root, 'RGB', name))
-        os.makedirs(os.path.join(root, 'GT', 'LABELS'), exist_ok=True)
-        write_png_16bit(os.path.join(root, 'GT', 'LABELS', name), synthia_label(scene))
-        names.append(name)
+def _synthia_image(root, seed, size, style, index):
+    name = f'{index:07d}.png'
+    image, _, scene = draw_sample(seed, 'synthia', index, size, style)
+    _save_png(image, os.path.join(root, 'RGB', name))
+    os.makedirs(os.path.join(root, 'GT', 'LABELS'), exist_ok=True)
+    write_png_16bit(os.path.join(root, 'GT', 'LABELS', name), synthia_label(scene))
+    return name
+
+
+def _write_synthia(root, seed, num, size, style, pool=None):
+    names = _each(pool, functools.partial(_synthia_image, root, seed, size, style),
+                  range(1, num + 1))
     write_list(os.path.join(root, 'synthia_list', 'train.txt'), names)
     return root
 
 
 def generate(out_dir, seed=0, num_source=50, num_train=40, num_val=10, target_size=(256, 128),
-             source_size=(320, 180), synthia=False, gap=1.0):
-    """Write the data sets under out_dir.
+             source_size=(320, 180), synthia=False, gap=1.0, workers=1):
+    """Write the data sets under out_dir, drawing `workers` images at once (each in a process
+    of its own: the demo's 620 took 8.3 s one at a time).
 
     Returns {'gta5': root, 'cityscapes': root} (+ 'synthia': root with synthia=True).
     """
@@ -560,16 +578,23 @@ def generate(out_dir, seed=0, num_source=50, num_train=40, num_val=10, target_si
     for name, num in (('num_source', num_source), ('num_train', num_train), ('num_val', num_val)):
         if num < 1:
             raise ValueError(f'{name} must be at least 1, got {num}')
-    roots = {
-        'gta5': _write_gta5(os.path.join(out_dir, 'gta5'), seed, num_source, source_size,
-                            blend_style(TARGET_STYLE, GTA5_STYLE, gap)),
-        'cityscapes': _write_cityscapes(os.path.join(out_dir, 'cityscapes'), seed, num_train,
-                                        num_val, target_size),
-    }
-    if synthia:
-        synthia_style = blend_style(TARGET_STYLE, SYNTHIA_STYLE, gap)
-        roots['synthia'] = _write_synthia(os.path.join(out_dir, 'synthia'), seed, num_source,
-                                          source_size, synthia_style)
+    # spawn: a caller's threads (MindSpore's) would not survive a fork
+    pool = futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(
+        'spawn')) if workers > 1 else None
+    try:
+        roots = {
+            'gta5': _write_gta5(os.path.join(out_dir, 'gta5'), seed, num_source, source_size,
+                                blend_style(TARGET_STYLE, GTA5_STYLE, gap), pool),
+            'cityscapes': _write_cityscapes(os.path.join(out_dir, 'cityscapes'), seed,
+                                            num_train, num_val, target_size, pool),
+        }
+        if synthia:
+            synthia_style = blend_style(TARGET_STYLE, SYNTHIA_STYLE, gap)
+            roots['synthia'] = _write_synthia(os.path.join(out_dir, 'synthia'), seed,
+                                              num_source, source_size, synthia_style, pool)
+    finally:
+        if pool:
+            pool.shutdown()
     for source in ('gta5', 'synthia') if synthia else ('gta5',):
         write_data_config(out_dir, source)
     return roots
@@ -645,6 +670,8 @@ def parse_args(argv=None):
     parser.add_argument('--synthia', action='store_true', help='also write SYNTHIA-layout data')
     parser.add_argument('--gap', type=_gap_arg, default=1.0,
                         help='domain gap: 0 draws the source like the target, 1 full game style')
+    parser.add_argument('--workers', type=_count_arg, default=len(os.sched_getaffinity(0)),
+                        help='images drawn at once (default: the cores this process may use)')
     return parser.parse_args(argv)
 
 
@@ -652,7 +679,7 @@ def main(args):
     roots = generate(args.out, seed=args.seed, num_source=args.num_source,
                      num_train=args.num_train, num_val=args.num_val,
                      target_size=args.target_size, source_size=args.source_size,
-                     synthia=args.synthia, gap=args.gap)
+                     synthia=args.synthia, gap=args.gap, workers=args.workers)
     source = f'{args.num_source} GTA5' + (' + SYNTHIA' if args.synthia else '')
     print(f'wrote {source} images ({args.source_size[0]}x{args.source_size[1]}), '
           f'Cityscapes {args.num_train} train + {args.num_val} val '
