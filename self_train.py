@@ -27,12 +27,12 @@ from engine.manifest import Manifest, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
 from engine.schedule import Step, check_jobs, run_here, run_steps
-from engine.trainer import compiled_step_key, start_process
+from engine.trainer import compiled_step_key, keeps_compiled_steps, start_process
 from eval import evaluate_checkpoint
 from net.predict import load_model
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import read_checkpoint
-from utils.device import default_mode, setup_device_for
+from utils.device import setup_device_for
 from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
 from utils.serialization import atomic_write_json, atomic_write_text
@@ -124,12 +124,10 @@ def training_step(cfg, name, out_dir, stage, work, compile_ahead, needs, images_
     """A step that trains `stage` of `cfg` into `out_dir` with `work()` (`compile_ahead()`
     compiles its step before its inputs exist); it costs EARLY_STOP steps of so many
     images."""
-    # PyNative compiles nothing: a step compiled ahead there would only take a core.
-    compiled = (cfg.MODE if cfg.MODE != 'auto' else default_mode(cfg.DEVICE)) == 'GRAPH'
     return Step(name, os.path.join(out_dir, 'final.ckpt'), work, tuple(needs),
                 final_checkpoint_of(stage, cfg), cost=cfg.TRAIN.EARLY_STOP * images_per_step,
                 graph=compiled_step_key(cfg, stage),
-                compile_ahead=compile_ahead if compiled else None)
+                compile_ahead=compile_ahead if keeps_compiled_steps(cfg) else None)
 
 
 def eval_step(cfg, name, checkpoint, output, needs, save_pred=False):
