@@ -29,7 +29,7 @@ from engine.run_dir import RunDir, dataset_roots, run_settings
 from engine.schedule import Step, check_jobs, run_here, run_steps
 from engine.trainer import compiled_step_key, keeps_compiled_steps, start_process
 from eval import evaluate_checkpoint
-from net.predict import load_model
+from net.predict import load_confidence
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import read_checkpoint
 from utils.device import setup_device_for
@@ -77,8 +77,8 @@ def pseudo_labels(cfg, checkpoint, pseudo_dir):
     with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
                 dataset_roots(cfg), option='--pseudo_dir'):
         setup_device_for(cfg, inference=True)
-        net = load_model(cfg, checkpoint)
-        stats = generate_pseudo_labels(net, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
+        predict = load_confidence(cfg, checkpoint, dataset.image_size[::-1])
+        stats = generate_pseudo_labels(predict, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
                                        cfg.TRAIN.PSEUDO_PORTION,
                                        cfg.TRAIN.PSEUDO_THRESHOLD_CAP, cfg.NUM_WORKERS)
     print(f'pseudo labels of {len(dataset)} images in {pseudo_dir}')

@@ -20,7 +20,6 @@ from tqdm import tqdm
 
 from dataset.base_dataset import write_list
 from dataset.pipeline import eval_loader, iterate
-from net.predict import Confidence
 from utils.distributed import all_reduce_sum, barrier, current_rank
 from utils.func import IGNORE_LABEL
 from utils.serialization import atomic_save_image, atomic_write_json
@@ -63,17 +62,17 @@ def pseudo_label_path(pseudo_dir, name):
     return os.path.join(pseudo_dir, 'labels', name)
 
 
-def generate_pseudo_labels(net, dataset, pseudo_dir, num_classes, checkpoint='',
+def generate_pseudo_labels(predict, dataset, pseudo_dir, num_classes, checkpoint='',
                            portion=0.5, cap=0.9, num_workers=1, progress=True):
-    """Two passes over `dataset` (D_U): class histograms, then the labels. Returns the stats.
+    """Two passes over `dataset` (D_U): class histograms, then the labels, from `predict` (a
+    net.predict.Confidence at the images' size). Returns the stats.
 
     Re-running skips the first pass when stats.json of the same checkpoint exists, and every
     image whose label file is already written. Under data parallelism each rank takes every
     group_size-th image; the histograms are summed over ranks, rank 0 writes the stats.
     """
     rank, group_size = current_rank()
-    net.set_train(False)
-    predict = Confidence(net, dataset.image_size[::-1])
+    predict.net.set_train(False)
     stats_path = os.path.join(pseudo_dir, 'stats.json')
     stats = read_stats(stats_path, checkpoint, len(dataset))
     mine = list(range(rank, len(dataset), group_size))

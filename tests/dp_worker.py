@@ -18,6 +18,7 @@ from config import get_cfg  # noqa: E402
 from dataset import pipeline  # noqa: E402
 from dataset.build import target_unlabeled_dataset  # noqa: E402
 from net.deeplabv2_mindspore import build_model  # noqa: E402
+from net.predict import Confidence  # noqa: E402
 from train_teacher import data_streams, loss_parts  # noqa: E402
 from utils.device import setup_device  # noqa: E402
 from utils.distributed import init_distributed  # noqa: E402
@@ -48,7 +49,8 @@ def main(out_dir, batch_size, cfg_files):
     # pseudo labels of the same fresh net: split across ranks, histograms summed
     ms.set_seed(1)
     fresh = build_model(cfg)
-    generate_pseudo_labels(fresh, target_unlabeled_dataset(cfg),
+    unlabeled = target_unlabeled_dataset(cfg)
+    generate_pseudo_labels(Confidence(fresh, unlabeled.image_size[::-1]), unlabeled,
                            os.path.join(out_dir, f'pseudo_{size}'), cfg.NUM_CLASSES,
                            progress=False)
 

@@ -88,3 +88,53 @@ def test_upsampling_logits_first_is_not_bdl():
     old = np.stack([apply_thresholds(p, lab, thresholds) for p, lab in old])
     assert np.mean(old != bdl) > 0.02
     assert NUM_BINS >= 1000
+
+
+KEPT_SCRIPT = '''
+import json, sys
+import mindspore as ms
+import numpy as np
+from config import get_cfg
+from net.deeplabv2_mindspore import build_model
+from net.predict import Confidence, Predictor, load_confidence, load_predictor
+from utils.checkpoint import save_checkpoint
+from utils.device import setup_device
+setup_device('CPU', 'GRAPH')
+cfg = get_cfg([sys.argv[1]])
+out, size = sys.argv[2], (64, 128)
+image = ms.Tensor(np.random.default_rng(0).normal(size=(1, 3) + size).astype(np.float32))
+nets = []
+for seed in (1, 2):
+    ms.set_seed(seed)
+    nets.append(build_model(cfg))
+    nets[-1].set_train(False)
+    save_checkpoint(f'{out}/{seed}.ckpt', nets[-1])
+result = {}
+for name, load, cell in (('confidence', load_confidence, Confidence),
+                         ('predictor', load_predictor, Predictor)):
+    first = load(cfg, f'{out}/1.ckpt', size)
+    first(image)                                   # compiled for the first weights
+    second = load(cfg, f'{out}/2.ckpt', size)
+    new = [t.asnumpy() for t in cell(nets[1], size)(image)] if name == 'confidence' else \\
+        [cell(nets[1], size)(image).asnumpy()]
+    kept = second(image)
+    kept = [t.asnumpy() for t in kept] if name == 'confidence' else [kept.asnumpy()]
+    result[name] = {'same_cell': second is first,
+                    'equal': all(np.array_equal(a, b) for a, b in zip(kept, new))}
+print(json.dumps(result))
+'''
+
+
+def test_kept_prediction_cells_take_new_weights(tmp_path):
+    """Pseudo-labelling and evaluation compile once per process: a second checkpoint is loaded
+    into the kept, compiled cell, which then computes what a new cell of it computes."""
+    import json
+    import subprocess
+    import sys
+    from conftest import ROOT, TINY_CFG
+    result = subprocess.run([sys.executable, '-c', KEPT_SCRIPT, TINY_CFG, str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found == {kind: {'same_cell': True, 'equal': True}
+                     for kind in ('confidence', 'predictor')}
