@@ -35,8 +35,9 @@ _C.CPU_THREADS = 0                     # threads of a CPU operator; 0: MindSpore
 _C.CPU_PIN = False                     # graph mode on CPU: a process on one core, waiting for each
                                        # step; tiny nets run faster so, and the numbers do not
                                        # depend on the core count (utils/device.py)
-_C.LAUNCH_BLOCKING = False             # each operator run before Python sends the next; tiny
-                                       # nets in PyNative run faster so, on one core (utils/device.py)
+_C.LAUNCH_BLOCKING = False             # each operator run before Python sends the next: tiny
+                                       # nets in PyNative run faster so, on one core
+                                       # (utils/device.py)
 _C.PIPELINE_JOBS = 1                   # self_train.py: steps run at once, each in a process of its
                                        # own (with CPU_PIN, each on a core of its own)
 _C.DATA_DIRECTORY_SOURCE = 'data/GTA5'

@@ -14,10 +14,11 @@ goes to a free worker that holds its graph if there is one: a worker keeps what 
 so there the step trains at once (the demo's second round reuses the first's graphs too).
 
 A step computes the same numbers in a worker as in this process: it seeds itself and reads
-only its inputs, and a reused graph starts from the weights and optimizer state a new one
-would (tests/test_schedule.py, tests/test_self_train.py). Under CPU_PIN each worker runs on a core of its own (utils/device.py), where
-two processes at once each run as fast as one alone; unpinned, two compiled CPU steps at once
-each ran 3.5x slower than alone (docs/PERFORMANCE.md).
+only its inputs, and a kept graph starts from the weights and optimizer state a new one
+would (tests/test_self_train.py, tests/test_train_teacher.py, tests/test_demo.py). Under
+CPU_PIN each worker runs on a core of its own (utils/device.py), where two processes at once
+each run as fast as one alone; unpinned, two compiled CPU steps at once each ran 3.5x slower
+than alone (docs/PERFORMANCE.md).
 """
 import concurrent.futures as futures
 import ctypes
@@ -131,8 +132,10 @@ def run_in_workers(manifest, todo, jobs, cores):
             soon_free = set().union(*(holds[w] for w, s, ahead in running.values()
                                       if ahead or not s.graph))
             for step in ready:
+                if not idle:
+                    break
                 holders = [w for w in idle if step.graph and step.graph in holds[w]]
-                if not idle or not holders and step.graph in soon_free:
+                if not holders and step.graph in soon_free:
                     continue
                 w = (holders or idle)[0]
                 idle.remove(w)
