@@ -46,8 +46,9 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
     ms.set_context(mode=modes[mode])
     # PyNative sends operators to a launch thread of their own, both threads spinning. For the
     # tiny nets of the tests, run one by one they took less time, and on one core as long as
-    # on two: a one-round tiny pipeline took 12.5 s (114% CPU) against 14.3 s (134% CPU)
-    # sent ahead, which took 24.7 s on one core; the same weights (docs/PERFORMANCE.md).
+    # on two: a one-round tiny pipeline took 13.0 s (114% CPU; 12.7 s on one core) against
+    # 15.9 s (132% CPU; 24.7 s on one core) sent ahead, with the same weights
+    # (docs/PERFORMANCE.md).
     global _launch_blocking
     if launch_blocking and not _launch_blocking:  # no call undoes it in a process
         ms.runtime.launch_blocking()
