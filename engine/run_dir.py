@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 
-from utils.distributed import current_rank
+from utils.distributed import current_rank, rank0_says
 from utils.errors import ConfigError, OutputError
 from utils.serialization import atomic_write_json, to_plain
 
@@ -90,8 +90,10 @@ def comparable(settings):
 class RunDir:
     """`with RunDir(out_dir, stage, settings, roots):` the folder is this run's until the end.
 
-    Ranks other than 0 of a data-parallel group write nothing there and only check that it is
-    outside the datasets.
+    Ranks other than 0 of a data-parallel group write nothing there: they check that it is
+    outside the datasets and wait until rank 0 has claimed it. A rank that went on would
+    create the run's subfolders (the pipeline's stages) in a folder not yet claimed, which
+    rank 0 would then refuse as not this project's (tests/test_run_dir.py).
     """
 
     def __init__(self, path, stage, settings, roots=None, option='--out_dir'):
@@ -99,16 +101,20 @@ class RunDir:
         self.settings = comparable(settings)
         self._lock_fd = None
         check_outside(path, roots or {}, option)
+        refused = None
         if current_rank()[0] == 0:
-            self._check_ours()  # before anything is written into a folder not ours
-            check_writable(path)
-            self._lock()
             try:
+                self._check_ours()  # before anything is written into a folder not ours
+                check_writable(path)
+                self._lock()
                 self._claim()
                 self._write_pid()
-            except BaseException:
+            except BaseException as e:  # raised below, once the other ranks know
                 self.release()
-                raise
+                refused = e
+        if not rank0_says(refused is None):
+            raise refused or OutputError(f'{path}: rank 0 refused this {option} (its log '
+                                         f'says why)')
 
     def _lock(self):
         fd = os.open(os.path.join(self.path, LOCK), os.O_RDWR | os.O_CREAT, 0o666)

@@ -42,7 +42,7 @@ from net.deeplabv2_mindspore import build_model
 from net.predict import Predictor
 from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
                               save_checkpoint)
-from utils.device import default_mode, pinned_core, setup_device_for
+from utils.device import default_mode, device_default, pinned_core, setup_device_for
 from utils.distributed import barrier, current_rank, grad_reducer, init_distributed
 from utils.errors import CheckpointError, ConfigError, OutputError
 from utils.func import primary_metric
@@ -106,18 +106,14 @@ def build_optimizer(cfg, net):
 
 
 def amp_level(cfg):
-    if cfg.TRAIN.AMP_LEVEL != 'auto':
-        return cfg.TRAIN.AMP_LEVEL
-    return {'CPU': 'O0', 'Ascend': 'O2', 'GPU': 'O2'}[cfg.DEVICE]
+    return device_default(cfg, 'TRAIN.AMP_LEVEL')
 
 
 def use_jit(cfg):
-    # On this project's 2-core CPU a full-size teacher step at 256x512 took 3.18 s in
-    # GRAPH_MODE without ms.jit around the whole step and 5.15 s with it (PyNative 4.26 s);
-    # on Ascend the whole step is compiled, so it runs on the device as one graph.
-    if cfg.TRAIN.JIT_STEP != 'auto':
-        return cfg.TRAIN.JIT_STEP == 'on'
-    return cfg.DEVICE != 'CPU'
+    # On the CPU a full-size teacher step at 256x512 took longer with ms.jit around the whole
+    # step than without (docs/PERFORMANCE.md); on Ascend the whole step is compiled, so it
+    # runs on the device as one graph.
+    return device_default(cfg, 'TRAIN.JIT_STEP') == 'on'
 
 
 def start_process(cfg):
@@ -248,9 +244,11 @@ class Trainer:
         if devices_note:
             self.log(f'[{stage}] {devices_note}')
         self.iteration = 0  # the last finished step, for the message of an interrupt
-        if out_dir is not None:  # None: a trainer that only compiles (`compile`)
+        if out_dir is not None and self.rank == 0:  # None: a trainer that only compiles
             check_writable(out_dir)
         level = amp_level(cfg)
+        # Mixed precision scales the loss, skipping the steps whose gradients overflow.
+        self.scaler = ms.amp.DynamicLossScaler(2.0 ** 16, 2, 1000) if level != 'O0' else None
         reusable = reuse_key is not None and keeps_compiled_steps(cfg)
         kept = _COMPILED.get(reuse_key) if reusable else None
         self.reused = kept is not None and kept.adopt(net, frozen)
@@ -260,7 +258,7 @@ class Trainer:
             if level != 'O0':
                 ms.amp.auto_mixed_precision(net, level)
             self.optimizer = build_optimizer(cfg, net)
-            self.train_step = self._build_step(parts, level != 'O0')
+            self.train_step = self._build_step(parts)
             if reusable:
                 _COMPILED[reuse_key] = kept = CompiledStep(
                     net, list(frozen), self.optimizer, self.train_step,
@@ -268,7 +266,7 @@ class Trainer:
                      for name, p in optimizer_state(self.optimizer, net).items()})
         self.predictors = kept.predictors if reusable else {}
 
-    def _build_step(self, parts, scaled):
+    def _build_step(self, parts):
         """The step: gradients of each loss part, summed, averaged over ranks, applied.
 
         Each part's backward pass runs before the next part's forward, so a step on two images
@@ -284,7 +282,7 @@ class Trainer:
                                   f'the samples have {self.columns}')
             positions.append([self.columns.index(c) for c in part.columns])
         reduce_grads = grad_reducer(optimizer.parameters, self.group_size)
-        scaler = ms.amp.DynamicLossScaler(2.0 ** 16, 2, 1000) if scaled else None
+        scaler = self.scaler
 
         def scaled(fn):
             def forward(*inputs):
@@ -324,7 +322,13 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------
     def optimizer_state(self):
-        return optimizer_state(self.optimizer, self.net)
+        """The optimizer's state and the loss scaler's (its scale, its count of finite steps):
+        a resumed run goes on with both."""
+        state = optimizer_state(self.optimizer, self.net)
+        if self.scaler is not None:
+            state.update({f'optimizer.loss_scale.{p.name}': p
+                          for p in (self.scaler.scale_value, self.scaler.counter)})
+        return state
 
     def save(self, path, iteration):
         if self.rank != 0:
@@ -372,7 +376,7 @@ class Trainer:
         # temporary names of this loop's own files, in its own folder.
         for directory, name in ((self.ckpt_dir, 'iter_*.ckpt'), (self.out_dir, '*.ckpt'),
                                 (self.out_dir, 'config.yaml'), (self.out_dir, 'log.jsonl')):
-            for stale in leftover_temporaries(directory, name):
+            for stale in leftover_temporaries(directory, name) if self.rank == 0 else ():
                 os.remove(stale)
         for iteration, path in self.periodic_checkpoints():
             try:

@@ -9,6 +9,8 @@ import mindspore as ms
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal, Zero
 
+from utils.device import device_default
+
 
 ASPP_DILATIONS = (6, 12, 18, 24)
 
@@ -93,14 +95,15 @@ class ClassifierModule(nn.Cell):
         # Rows in fold's order: (class, tap).
         taps = ops.concat([ops.flip(branch.weight, (2, 3)).reshape(self.num_classes, c, 9)
                            .transpose(0, 2, 1).reshape(k, c) for branch in self.conv2d_list])
-        columns = ops.matmul(taps, x.reshape(n, c, h * w))          # (n, 4 * k, h * w)
+        # Under mixed precision x arrives in float16 and the weights stay float32.
+        columns = ops.matmul(taps.astype(x.dtype), x.reshape(n, c, h * w))          # (n, 4 * k, h * w)
         size = ms.Tensor((h, w), ms.int32)
         out = None
         for i, d in enumerate(self.dilations):
             part = ops.fold(columns[:, i * k:(i + 1) * k], size, 3, dilation=d, padding=d)
             out = part if out is None else out + part
         bias = sum(branch.bias for branch in self.conv2d_list)
-        return out + bias.reshape(1, -1, 1, 1)
+        return out + bias.astype(out.dtype).reshape(1, -1, 1, 1)
 
 
 class DeepLabV2(nn.Cell):
@@ -174,9 +177,7 @@ def build_model(cfg, num_classes=None):
 def fused_aspp(cfg):
     """MODEL.FUSED_ASPP: auto = the fused heads on CPU, where they are 6x faster and need no
     im2col buffers, and MindSpore's own convolutions on Ascend and GPU."""
-    if cfg.MODEL.FUSED_ASPP == 'auto':
-        return cfg.DEVICE == 'CPU'
-    return cfg.MODEL.FUSED_ASPP == 'on'
+    return device_default(cfg, 'MODEL.FUSED_ASPP') == 'on'
 
 
 def count_values(net):

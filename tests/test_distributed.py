@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, TINY_CFG
+from utils.checkpoint import read_checkpoint
 
 WORKER = os.path.join(ROOT, 'tests', 'dp_worker.py')
 
@@ -53,3 +54,52 @@ def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path
     assert names == (two / 'list.txt').read_text().split() and len(names) == 12
     for name in names:
         assert (one / 'labels' / name).read_bytes() == (two / 'labels' / name).read_bytes()
+
+
+@pytest.mark.e2e
+def test_the_pipeline_under_msrun_equals_one_process(generated, labeled_4, tmp_path):
+    """Two rounds of the pipeline on 2 msrun workers (the launcher users run on 8 devices), in a
+    fresh --exp_dir, with the devices' settings but float32 (O2's float16 gradients round
+    otherwise on two half batches than on one whole): the same weights as one process on the
+    combined batches, byte-identical pseudo labels, the same confusion matrices; rank 0 alone
+    evaluates."""
+    _, data_cfg = generated
+    settings = ['MODE=GRAPH', 'TRAIN.JIT_STEP=on', 'TRAIN.AMP_LEVEL=O0', 'MODEL.FUSED_ASPP=off',
+                'TRAIN.FREEZE_BN=True', 'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=4',
+                'TRAIN.SAVE_PRED_EVERY=2', 'TRAIN.EVAL_EVERY=0', 'LAUNCH_BLOCKING=False']
+    args = ['--labeled_list', labeled_4, '--rounds', '2']
+    two, one = tmp_path / 'two_ranks', tmp_path / 'one_process'
+    env = dict(os.environ, DDM_LOG_DIR=str(tmp_path / 'logs'))
+    launched = subprocess.run(
+        ['bash', 'scripts/run_distribute_train_cpu.sh', 'pipeline', f'{TINY_CFG},{data_cfg}',
+         '2', '--master_port', '8133', *map(str, args), '--exp_dir', str(two),
+         '--opts', *settings], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert launched.returncode == 0, launched.stdout[-3000:] + launched.stderr[-3000:]
+    single = subprocess.run(
+        [sys.executable, 'self_train.py', '--cfg', TINY_CFG, data_cfg, *map(str, args),
+         '--exp_dir', str(one), '--opts', *settings, 'TRAIN.BATCH_SIZE_SOURCE=2',
+         'TRAIN.BATCH_SIZE_TARGET=2'], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert single.returncode == 0, single.stderr[-3000:]
+
+    for r in (1, 2):
+        for model in ('teacher_rl', 'teacher_sl', 'student'):
+            a, b = (read_checkpoint(str(run / f'round{r}' / model / 'final.ckpt'))
+                    for run in (two, one))
+            weights = [k for k in a if not k.startswith(('meta.', 'optimizer.'))]
+            assert len(weights) > 100 and set(weights) <= set(b)
+            for name in weights:
+                np.testing.assert_allclose(a[name].asnumpy(), b[name].asnumpy(), atol=1e-6,
+                                           rtol=0, err_msg=f'round{r}/{model}: {name}')
+        for column in ('teacher_rl', 'teacher_sl', 'ensemble', 'student'):
+            a, b = (json.loads((run / f'round{r}' / f'eval_{column}.json').read_text())
+                    for run in (two, one))
+            assert a['confusion_matrix'] == b['confusion_matrix'], (r, column)
+    labels = sorted((one / 'round1' / 'pseudo' / 'labels').rglob('*.png'))
+    assert len(labels) == 12
+    for path in labels:
+        twin = two / path.relative_to(one)
+        assert twin.read_bytes() == path.read_bytes(), path
+    assert (two / 'results.md').read_text() == (one / 'results.md').read_text()
+    # rank 0 alone evaluates (and logs): rank 1's log shows no evaluation
+    rank0, rank1 = ((tmp_path / 'logs' / f'worker_{r}.log').read_text() for r in (0, 1))
+    assert rank0.count('mIoU-19') >= 8 and 'mIoU' not in rank1

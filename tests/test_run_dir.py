@@ -277,3 +277,28 @@ def test_eval_results_go_beside_each_checkpoint(generated, finished_region, tmp_
 def test_the_first_step_announces_its_compilation(finished_region):
     _, stdout = finished_region
     assert stdout.count('compiling the training step (first step)...') == 1
+
+
+def test_other_ranks_create_nothing_before_rank_0_claims_the_folder(tiny_cfg, tmp_path,
+                                                                    monkeypatch):
+    """A data-parallel rank other than 0 writes nothing into a run's folder and waits for rank
+    0's claim: had it created the pipeline's stage folders first, rank 0 would refuse its own
+    --exp_dir as not this project's."""
+    import engine.run_dir
+    import engine.trainer
+    from dataset import pipeline
+    from engine.trainer import Trainer
+    waited = []
+    monkeypatch.setattr(engine.run_dir, 'current_rank', lambda: (1, 2))
+    monkeypatch.setattr(engine.trainer, 'current_rank', lambda: (1, 2))
+    monkeypatch.setattr(engine.run_dir, 'rank0_says', lambda ok: waited.append(ok) or True)
+    exp = tmp_path / 'exp'
+    RunDir(str(exp), 'pipeline', {'cfg': {}}, option='--exp_dir')
+    assert waited == [True] and not exp.exists()
+    Trainer(tiny_cfg, build_model(tiny_cfg), [], {}, pipeline.labeled_sample,
+            str(exp / 'round1' / 'teacher_rl'), 'teacher_rl')
+    assert not exp.exists()
+    # rank 0 refused the folder: every other rank stops too, saying where to look
+    monkeypatch.setattr(engine.run_dir, 'rank0_says', lambda ok: False)
+    with pytest.raises(OutputError, match='rank 0 refused this --exp_dir'):
+        RunDir(str(exp), 'pipeline', {'cfg': {}}, option='--exp_dir')

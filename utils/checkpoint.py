@@ -18,6 +18,16 @@ TRAINING_STATE_NAMES = ('learning_rate', 'global_step', 'momentum', 'scale_sense
                         'loss_scale', 'current_iterator_step', 'last_overflow_iterator_step',
                         'epoch_num', 'step_num')
 MAIN_HEAD = 'layer6.conv2d_list.0.weight'   # its first dimension: the classes
+# MindSpore's AMP O2 wraps each BatchNorm in a cell of its own whose child is `_backbone`, so
+# the net's own names read `bn1._backbone.gamma` while it trains so.
+_AMP_WRAPPER = re.compile(r'(^|\.)_backbone\.')
+
+
+def named_parameters(net):
+    """(name, parameter) of every parameter of `net`, named as the net is without mixed
+    precision's wrappers: a checkpoint carries the released names whatever precision the net
+    trained in (tests/test_train_teacher.py)."""
+    return [(_AMP_WRAPPER.sub(r'\1', name), p) for name, p in net.parameters_and_names()]
 
 
 def is_training_state(name):
@@ -44,7 +54,7 @@ def _describe(names, limit=4):
 def check_compatible(net, params, path):
     """Raise naming every kind of mismatch between the net and a checkpoint's parameters, and
     the config settings behind it when they show."""
-    expected = {name: p for name, p in net.parameters_and_names()}
+    expected = dict(named_parameters(net))
     found = {k: v for k, v in params.items() if not is_training_state(k)}
     missing = expected.keys() - found.keys()
     unexpected = found.keys() - expected.keys()
@@ -110,12 +120,12 @@ def load_net_checkpoint(net, path, params=None, in_place=False):
     params = read_checkpoint(path) if params is None else params
     check_compatible(net, params, path)
     if in_place:
-        for name, param in net.parameters_and_names():
+        for name, param in named_parameters(net):
             ms.ops.assign(param, params[name])
         return params
     # By the names inside `net`: wrapped in another cell (a Predictor), its parameters' own
     # names carry the wrapper's prefix.
-    net_params = {p.name: params[name] for name, p in net.parameters_and_names()}
+    net_params = {p.name: params[name] for name, p in named_parameters(net)}
     not_loaded, _ = ms.load_param_into_net(net, net_params, strict_load=True)
     if not_loaded:
         raise CheckpointError(f'{path}: parameters not loaded: {_describe(not_loaded)}')
@@ -128,7 +138,7 @@ def save_checkpoint(path, net=None, extra_params=None, meta=None):
     `extra_params`: name -> Parameter/Tensor (e.g. optimizer state, already prefixed);
     `meta`: name -> int/float/str, stored under `meta.`.
     """
-    entries = [{'name': n, 'data': p} for n, p in net.parameters_and_names()] if net else []
+    entries = [{'name': n, 'data': p} for n, p in named_parameters(net)] if net else []
     entries += [{'name': n, 'data': p} for n, p in (extra_params or {}).items()]
     append = {f'meta.{k}': v for k, v in (meta or {}).items()}
 

@@ -7,6 +7,33 @@ import mindspore as ms
 from utils.errors import ConfigError
 
 
+# What each `auto` setting is on each device: what a training there runs with. The tests run
+# the Ascend column on the CPU (tests/test_device_defaults.py), so every path a device takes
+# runs in CI. MODE is the training's; inference runs in graph mode everywhere.
+DEVICE_DEFAULTS = {
+    'CPU': {'MODE': 'PYNATIVE', 'TRAIN.JIT_STEP': 'off', 'TRAIN.AMP_LEVEL': 'O0',
+            'MODEL.FUSED_ASPP': 'on'},
+    'Ascend': {'MODE': 'GRAPH', 'TRAIN.JIT_STEP': 'on', 'TRAIN.AMP_LEVEL': 'O2',
+               'MODEL.FUSED_ASPP': 'off'},
+    'GPU': {'MODE': 'GRAPH', 'TRAIN.JIT_STEP': 'on', 'TRAIN.AMP_LEVEL': 'O2',
+            'MODEL.FUSED_ASPP': 'off'},
+}
+
+
+def device_default(cfg, key):
+    """cfg's value of `key` ('TRAIN.AMP_LEVEL'), with `auto` resolved for cfg.DEVICE."""
+    value = cfg
+    for part in key.split('.'):
+        value = value[part]
+    return DEVICE_DEFAULTS[cfg.DEVICE][key] if value == 'auto' else value
+
+
+def device_overrides(device):
+    """The `auto` settings of `device` as KEY=VALUE overrides: a CPU run of them takes every
+    code path that device's training takes."""
+    return [f'{key}={value}' for key, value in DEVICE_DEFAULTS[device].items()]
+
+
 def default_mode(device, inference=False):
     """MODE auto: graph mode, except for training on CPU, which runs in PyNative.
 
@@ -16,12 +43,13 @@ def default_mode(device, inference=False):
     mode; inference is the other way round: eval.py's work per image took 5.5 s in graph mode
     and 8.4 s in PyNative (docs/PERFORMANCE.md).
     """
-    return 'PYNATIVE' if device == 'CPU' and not inference else 'GRAPH'
+    return 'GRAPH' if inference else DEVICE_DEFAULTS[device]['MODE']
 
 
 _cpu_threads = None  # set by setup_device, once per process
 _launch_blocking = False
 _pinned_core = None  # the core pin_to_one_core chose, once per process
+_device = None  # the device select_device set, once per process
 
 
 def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_threads=0,
@@ -53,9 +81,7 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
     if launch_blocking and not _launch_blocking:  # no call undoes it in a process
         ms.runtime.launch_blocking()
         _launch_blocking = True
-    # msrun gives each worker its own device only when no id is set.
-    by_launcher = device == 'CPU' or os.environ.get('MS_WORKER_NUM')
-    ms.set_device(device, None if by_launcher else device_id)
+    select_device(device, device_id)
     # The tiny nets of the tests and the demo: a step is hundreds of operators on small
     # tensors, and splitting each over both cores costs more than it gains. In PyNative a
     # region-level teacher step took 0.26 s on one thread against 0.37 s, a sample-level one
@@ -67,6 +93,23 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
         _cpu_threads = cpu_threads
     if device == 'CPU' and cpu_pin and mode == 'GRAPH':
         pin_to_one_core()
+
+
+def select_device(device, device_id=0):
+    """This process's device, selected at the first call; a later call keeps it and returns
+    it, ('Ascend', 3). MindSpore takes one ms.set_device per process, and under msrun its
+    init() sets the device to the worker's local rank: the pipeline, which sets up every
+    stage it runs, and a pipeline worker given a device of its own (PIPELINE_DEVICE_IDS) both
+    come here more than once."""
+    global _device
+    if _device is None:
+        # msrun gives each worker its own device only when no id is set.
+        ms.set_device(device, None if os.environ.get('MS_WORKER_NUM') else device_id)
+        _device = device
+    elif device != _device:
+        raise ConfigError(f'DEVICE {device}: this process runs on {_device} (MindSpore selects '
+                          f'a device once per process)')
+    return _device, ms.get_context('device_id')
 
 
 def pin_to_one_core():

@@ -45,6 +45,14 @@ def barrier():
         all_reduce_sum(np.ones(1, dtype=np.float32))
 
 
+def rank0_says(flag):
+    """Rank 0's `flag` (a bool) on every rank; every rank waits here for rank 0."""
+    if not _JOINED:
+        return flag
+    mine = np.array([int(bool(flag)) if get_rank() == 0 else 0], dtype=np.int32)
+    return bool(all_reduce_sum(mine)[0])
+
+
 def all_reduce_sum(array):
     """The element-wise sum of a numpy array over ranks (itself when running alone)."""
     if not _JOINED:
