@@ -40,6 +40,9 @@ _C.LAUNCH_BLOCKING = False             # each operator run before Python sends t
                                        # (utils/device.py)
 _C.PIPELINE_JOBS = 1                   # self_train.py: steps run at once, each in a process of its
                                        # own (with CPU_PIN, each on a core of its own)
+_C.PIPELINE_DEVICE_IDS = []            # self_train.py: one worker per device id listed, each step
+                                       # on one device (the paper's recipe); [] = PIPELINE_JOBS
+                                       # workers on DEVICE_ID
 _C.DATA_DIRECTORY_SOURCE = 'data/GTA5'
 _C.DATA_LIST_SOURCE = os.path.join(PROJECT_ROOT, 'dataset', 'gta5_list', 'train.txt')
 _C.DATA_DIRECTORY_TARGET = 'data/Cityscapes'
@@ -142,6 +145,8 @@ RANGES = {
     'NUM_WORKERS': _NON_NEGATIVE,
     'CPU_THREADS': _NON_NEGATIVE,
     'PIPELINE_JOBS': _POSITIVE,
+    'PIPELINE_DEVICE_IDS': (lambda v: min(v, default=0) >= 0 and len(set(v)) == len(v),
+                            'distinct device ids >= 0'),
     'TRAIN.INPUT_SIZE_SOURCE': _SIZE,
     'TRAIN.INPUT_SIZE_TARGET': _SIZE,
     'TRAIN.BATCH_SIZE_SOURCE': _POSITIVE,
@@ -215,6 +220,10 @@ def check_cfg(config):
     if config.CPU_PIN and config.DEVICE == 'CPU' and config.MODE != 'GRAPH':
         raise ConfigError(f'CPU_PIN needs MODE GRAPH, got MODE {config.MODE}: PyNative runs '
                           f'about 3x slower on one core (docs/PERFORMANCE.md)')
+    ids = config.PIPELINE_DEVICE_IDS
+    if ids and config.PIPELINE_JOBS not in (1, len(ids)):
+        raise ConfigError(f'PIPELINE_DEVICE_IDS {to_plain(ids)} starts {len(ids)} workers, '
+                          f'PIPELINE_JOBS is {config.PIPELINE_JOBS}: set one of them')
     train = config.TRAIN
     if train.EARLY_STOP > train.MAX_ITERS:
         # The poly schedule reaches learning rate 0 at MAX_ITERS.
@@ -275,6 +284,10 @@ def _coerce(value, default, name, source):
         value = float(value) if ok else value
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, list):  # any length
+        ok = isinstance(value, (list, tuple)) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value)
+        value = list(value) if ok else value
     elif isinstance(default, tuple):
         ok = isinstance(value, (list, tuple)) and len(value) == len(default) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
@@ -292,6 +305,8 @@ def _coerce(value, default, name, source):
 def _describe(default):
     if isinstance(default, tuple):
         return f'a list of {len(default)} numbers'
+    if isinstance(default, list):
+        return 'a list of whole numbers'
     return type(default).__name__
 
 
@@ -303,10 +318,12 @@ def parse_size(text):
     raise argparse.ArgumentTypeError(f'expected WIDTHxHEIGHT such as 1024x512, got {text!r}')
 
 
-def add_config_args(parser, model_args=False, labeled_args=False, input_size=False):
+def add_config_args(parser, model_args=False, labeled_args=False, input_size=False,
+                    several_budgets=False):
     """The config options every script shares: --cfg, --device, --opts; with `model_args`
     also --num_classes and --device_id (the scripts that use a trained model); with
-    `labeled_args` --labeled_list and --num_labeled, which set DATA_LIST_TARGET_LABELED (D_T);
+    `labeled_args` --labeled_list and --num_labeled, which set DATA_LIST_TARGET_LABELED (D_T;
+    with `several_budgets` --num_labeled takes several, for the script to read one at a time);
     with `input_size` --input_size, the network's TEST.INPUT_SIZE (infer.py, export.py)."""
     parser.add_argument('--cfg', nargs='+', default=None,
                         help='YAML config overlays (configs/*.yaml), applied in order')
@@ -325,12 +342,21 @@ def add_config_args(parser, model_args=False, labeled_args=False, input_size=Fal
         parser.add_argument('--labeled_list', default=None,
                             help='the labeled target list D_T (sets DATA_LIST_TARGET_LABELED)')
         parser.add_argument('--num_labeled', type=int, default=None,
-                            help='label budget N: D_T is dataset/cityscapes_list/'
-                                 'train_labeled_N.txt (instead of --labeled_list)')
+                            nargs='+' if several_budgets else None, metavar='N',
+                            help='label budget N: D_T is train_labeled_N.txt beside '
+                                 'DATA_LIST_TARGET (dataset/cityscapes_list/ by default; '
+                                 'instead of --labeled_list)')
     # extend: `--opts A=1 --opts B=2` keeps both; a key given twice takes its last value.
     parser.add_argument('--opts', nargs='*', action='extend', default=[], metavar='KEY=VALUE',
                         help='config overrides, e.g. TRAIN.EARLY_STOP=1000; the last value of '
                              'a key given twice wins')
+
+
+def labeled_list_of(config, num_labeled):
+    """The labeled list of a budget: train_labeled_N.txt (dataset/subsets.py's name) beside
+    the train list D_U is drawn from."""
+    return os.path.join(os.path.dirname(config.DATA_LIST_TARGET),
+                        f'train_labeled_{num_labeled}.txt')
 
 
 def cfg_from_args(args):
@@ -348,8 +374,7 @@ def cfg_from_args(args):
     if getattr(args, 'labeled_list', None):
         config.DATA_LIST_TARGET_LABELED = os.path.abspath(args.labeled_list)
     elif getattr(args, 'num_labeled', None):
-        config.DATA_LIST_TARGET_LABELED = os.path.join(  # dataset/subsets.py's name
-            LIST_DIR, f'train_labeled_{args.num_labeled}.txt')
+        config.DATA_LIST_TARGET_LABELED = labeled_list_of(config, args.num_labeled)
     if getattr(args, 'input_size', None):
         config.TEST.INPUT_SIZE = tuple(args.input_size)
     if getattr(args, 'num_classes', None):

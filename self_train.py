@@ -1,6 +1,8 @@
-"""Stage 3 and the whole DDM for one label budget (Algorithm 1 of the paper).
+"""Stage 3 and the whole DDM for a label budget (Algorithm 1 of the paper), or for several.
 
     python self_train.py --cfg configs/gta2cityscapes.yaml --num_labeled 100
+    python self_train.py --cfg configs/gta2cityscapes.yaml --num_labeled 100 200 \
+        --opts "PIPELINE_DEVICE_IDS=[0,1,2,3,4,5,6,7]"
     python self_train.py --cfg ... --pseudo_only --checkpoint STUDENT.ckpt --pseudo_dir DIR
 
 For r = 1..R: the region-level and the sample-level teacher on D_T (plus, from round 2, the
@@ -11,9 +13,12 @@ starts from it. A manifest records every finished step; the same command after a
 at the first unfinished step (and each training step at its last checkpoint). The per-round
 table (paper Table 4) is written as Markdown, JSON and a chart (results.png) at the end.
 `pipeline_steps` lists the steps and what each needs; with PIPELINE_JOBS > 1 several run at
-once, each in a worker process (engine/schedule.py).
+once, each in a worker process (engine/schedule.py), and with PIPELINE_DEVICE_IDS each worker
+on a device of its own: every training is then the paper's one-device recipe. Several budgets
+(--num_labeled N ...) are one set of steps over the same workers, each in its own folder.
 """
 import argparse
+import contextlib
 import copy
 import functools
 import os
@@ -23,16 +28,17 @@ import train_teacher
 from config import add_config_args, cfg_from_args, get_cfg, merge_into
 from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
-from engine.manifest import Manifest, final_checkpoint_of, read_manifest
+from engine.manifest import Manifest, ManifestSet, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
-from engine.schedule import Step, check_jobs, run_here, run_steps
+from engine.schedule import Step, check_jobs, in_folder, of_folder, run_here, run_steps
 from engine.trainer import compiled_step_key, keeps_compiled_steps, start_process
 from eval import evaluate_checkpoint
 from net.predict import load_confidence
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import read_checkpoint
 from utils.device import setup_device_for
+from utils.distributed import current_rank
 from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
 from utils.serialization import atomic_write_json, atomic_write_text
@@ -54,13 +60,16 @@ def parse_args(argv=None):
                              'the previous round (default: cfg.TRAIN.ROUND_INIT)')
     parser.add_argument('--exp_dir', default=None,
                         help='default: EXP_ROOT/{gta,synthia}2cityscapes_N')
+    parser.add_argument('--exp_root', default=None,
+                        help='the folder of each budget\'s --exp_dir when --num_labeled names '
+                             'several (default: cfg.EXP_ROOT)')
     parser.add_argument('--baselines', action='store_true',
                         help='also train and evaluate target-only and source-only models')
     parser.add_argument('--pseudo_only', action='store_true',
                         help='only write pseudo labels of D_U from --checkpoint to --pseudo_dir')
     parser.add_argument('--checkpoint', default=None, help='with --pseudo_only')
     parser.add_argument('--pseudo_dir', default=None, help='with --pseudo_only')
-    add_config_args(parser, labeled_args=True)
+    add_config_args(parser, labeled_args=True, several_budgets=True)
     return parser.parse_args(argv)
 
 
@@ -291,44 +300,89 @@ def write_table(exp_dir, rows, cfg, baselines=None):
     return text
 
 
-def main(args):
-    cfg = cfg_from_args(args)
+def budget_run(args, num_labeled):
+    """(cfg, exp_dir, rounds, settings) of the pipeline of one label budget: --num_labeled N
+    (one of several), else --labeled_list or the config's D_T."""
+    cfg = cfg_from_args(argparse.Namespace(**{**vars(args), 'num_labeled': num_labeled}))
     cfg.TRAIN.ROUND_INIT = args.init or cfg.TRAIN.ROUND_INIT
-    if args.rounds is not None and args.rounds < 1:
-        raise ConfigError(f'--rounds must be >= 1, got {args.rounds}')
-    if args.pseudo_only:
-        if not (args.checkpoint and args.pseudo_dir):
-            raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')
-        return pseudo_labels(cfg, args.checkpoint, args.pseudo_dir)
     labeled_names = read_list(cfg.DATA_LIST_TARGET_LABELED)
     rounds = args.rounds or cfg.TRAIN.ROUNDS or default_rounds(cfg, labeled_names)
-    budget = len(labeled_names)
     exp_dir = args.exp_dir or os.path.join(
-        cfg.EXP_ROOT, f'{cfg.SOURCE.lower()}2cityscapes_{budget}')
-    settings = {**run_settings(cfg), 'rounds': rounds, 'baselines': args.baselines}
-    jobs = cfg.PIPELINE_JOBS
+        args.exp_root or cfg.EXP_ROOT,
+        f'{cfg.SOURCE.lower()}2cityscapes_{num_labeled or len(labeled_names)}')
+    return cfg, exp_dir, rounds, {**run_settings(cfg), 'rounds': rounds,
+                                  'baselines': args.baselines}
+
+
+def pipeline_workers(cfg):
+    """(number of worker processes, the (device, id) of each or None, the cores to pin them
+    to or None). With PIPELINE_DEVICE_IDS each worker runs every step it takes on a device
+    of its own."""
+    ids = cfg.PIPELINE_DEVICE_IDS
+    jobs = len(ids) or cfg.PIPELINE_JOBS
     # With workers, each pins itself (engine/schedule.py): this process, which only waits
     # for them, stays on every core, so that they can be given one each.
     cores = sorted(os.sched_getaffinity(0)) if (
         jobs > 1 and cfg.CPU_PIN and cfg.DEVICE == 'CPU' and hasattr(os, 'sched_getaffinity')) \
         else None
+    return jobs, [(cfg.DEVICE, i) for i in ids] or None, cores
+
+
+def main(args):
+    if args.rounds is not None and args.rounds < 1:
+        raise ConfigError(f'--rounds must be >= 1, got {args.rounds}')
+    budgets = args.num_labeled or [None]
+    if len(budgets) > 1 and args.exp_dir:
+        raise ConfigError('--exp_dir is one budget\'s folder: with several --num_labeled, each '
+                          'goes into --exp_root (default EXP_ROOT)')
+    if len(set(budgets)) != len(budgets):
+        raise ConfigError(f'--num_labeled: a budget given twice ({" ".join(map(str, budgets))})')
+    if args.pseudo_only:
+        if not (args.checkpoint and args.pseudo_dir):
+            raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')
+        cfg = cfg_from_args(argparse.Namespace(**{**vars(args), 'num_labeled': budgets[0]}))
+        return pseudo_labels(cfg, args.checkpoint, args.pseudo_dir)
+    runs = [budget_run(args, n) for n in budgets]
+    cfg = runs[0][0]  # the budgets differ in D_T alone
+    jobs, devices, cores = pipeline_workers(cfg)
     parent_cfg = copy.deepcopy(cfg)
     parent_cfg.CPU_PIN = cfg.CPU_PIN and jobs == 1
     start_process(parent_cfg)
     check_jobs(jobs)
     if jobs > 1 and cfg.DEVICE == 'CPU' and not cfg.CPU_PIN:
-        print(f'warning: PIPELINE_JOBS {jobs} without CPU_PIN: compiled CPU steps at once '
+        print(f'warning: {jobs} pipeline workers without CPU_PIN: compiled CPU steps at once '
               f'slow each other down (docs/PERFORMANCE.md)')
-    # The whole pipeline's folder is this run's, besides each stage's own in it.
-    with RunDir(exp_dir, 'pipeline', settings, dataset_roots(cfg), option='--exp_dir'):
-        manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings)
-        results = run_steps(manifest, pipeline_steps(cfg, exp_dir, rounds, args.baselines),
-                            jobs, cores)
-        rows = [{'round': r, **round_scores(cfg, results, exp_dir, r)}
-                for r in range(1, rounds + 1)]
-        baselines = {name: primary_score(cfg, results.get(f'baselines/eval_{name}'))
-                     for name in ('target_only', 'source_only')} if args.baselines else None
-        return write_table(exp_dir, rows, cfg, baselines) if manifest.rank == 0 else None
+    # Several budgets run as one set of steps, the workers taking the longest chain first;
+    # each budget's steps are named after its folder.
+    labels = [os.path.basename(os.path.normpath(exp_dir)) if len(runs) > 1 else ''
+              for _, exp_dir, _, _ in runs]
+    with contextlib.ExitStack() as stack:
+        manifests, steps = {}, []
+        for (run_cfg, exp_dir, rounds, settings), label in zip(runs, labels):
+            # The whole pipeline's folder is this run's, besides each stage's own in it.
+            stack.enter_context(RunDir(exp_dir, 'pipeline', settings, dataset_roots(run_cfg),
+                                       option='--exp_dir'))
+            manifests[label] = Manifest(os.path.join(exp_dir, 'manifest.json'), settings,
+                                        label and label + '/')
+            steps.append(pipeline_steps(run_cfg, exp_dir, rounds, args.baselines))
+        if len(runs) == 1:
+            results = run_steps(manifests[''], steps[0], jobs, cores, devices)
+            return budget_table(*runs[0][:3], args.baselines, results)
+        results = run_steps(ManifestSet(manifests), [s for run, label in zip(steps, labels)
+                                                     for s in in_folder(run, label)],
+                            jobs, cores, devices)
+        return [budget_table(*run[:3], args.baselines, of_folder(results, label))
+                for run, label in zip(runs, labels)]
+
+
+def budget_table(cfg, exp_dir, rounds, baselines, results):
+    """The per-round table of one budget's pipeline from its steps' `results` (rank 0)."""
+    if current_rank()[0] != 0:
+        return None
+    rows = [{'round': r, **round_scores(cfg, results, exp_dir, r)} for r in range(1, rounds + 1)]
+    scores = {name: primary_score(cfg, results.get(f'baselines/eval_{name}'))
+              for name in ('target_only', 'source_only')} if baselines else None
+    return write_table(exp_dir, rows, cfg, scores)
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ import time
 
 from engine.trainer import schedule_for_devices
 from utils.checkpoint import final_checkpoint_problem
+from utils.device import current_device
 from utils.distributed import current_rank
 from utils.errors import DDMError
 from utils.serialization import atomic_write_json
@@ -19,8 +20,8 @@ class Manifest:
     alone writes it.
     """
 
-    def __init__(self, path, settings):
-        self.path = path
+    def __init__(self, path, settings, label=''):
+        self.path, self.label = path, label  # label: which pipeline, when several run at once
         self.rank = current_rank()[0]
         self.data = {'settings': settings, 'steps': {}, 'events': []}
         if os.path.isfile(path):
@@ -33,7 +34,7 @@ class Manifest:
             return self.result(name)
         self.event(name, 'started')
         result = work()
-        self.record(name, output, result)
+        self.record(name, output, result, ' '.join(map(str, current_device())))
         return result
 
     def finished_before(self, name, finished=os.path.exists):
@@ -45,20 +46,59 @@ class Manifest:
             return True
         return False
 
-    def record(self, name, output, result):
-        """`name` finished, writing `output`, with `result`."""
-        self.data['steps'][name] = {'output': output, 'result': result, 'finished': time.time()}
-        self.event(name, 'finished')
+    def record(self, name, output, result, device):
+        """`name` finished on `device` ('Ascend 3'), writing `output`, with `result`."""
+        self.data['steps'][name] = {'output': output, 'result': result, 'device': device,
+                                    'finished': time.time()}
+        self.event(name, 'finished', device=device)
 
     def result(self, name):
         """The result of a finished step, else None."""
         return self.data['steps'].get(name, {}).get('result')
 
-    def event(self, name, what):
-        self.data['events'].append({'step': name, 'event': what, 'time': time.time()})
+    def event(self, name, what, **details):
+        """`what` happened to step `name` (with `details`, e.g. the worker, the device)."""
+        self.data['events'].append({'step': name, 'event': what, 'time': time.time(),
+                                    **details})
         if self.rank == 0:
-            print(f'[pipeline] {name}: {what}', flush=True)
+            said = ', '.join(f'{k} {v}' for k, v in details.items())
+            print(f'[pipeline] {self.label}{name}: {what}' + (f' ({said})' if said else ''),
+                  flush=True)
             atomic_write_json(self.path, self.data)
+
+
+class ManifestSet:
+    """The manifests of several pipelines whose steps run as one set (self_train.py with
+    several budgets): a step named 'LABEL/round1/student' is step 'round1/student' of the
+    manifest of LABEL, where its events and result are kept."""
+
+    def __init__(self, manifests):
+        self.manifests = manifests  # {label: Manifest}
+        self.rank = current_rank()[0]
+
+    def _of(self, name):
+        label, _, step = name.partition('/')
+        return self.manifests[label], step
+
+    def run(self, name, output, work, finished=os.path.exists):
+        manifest, step = self._of(name)
+        return manifest.run(step, output, work, finished)
+
+    def finished_before(self, name, finished=os.path.exists):
+        manifest, step = self._of(name)
+        return manifest.finished_before(step, finished)
+
+    def record(self, name, output, result, device):
+        manifest, step = self._of(name)
+        manifest.record(step, output, result, device)
+
+    def result(self, name):
+        manifest, step = self._of(name)
+        return manifest.result(step)
+
+    def event(self, name, what, **details):
+        manifest, step = self._of(name)
+        manifest.event(step, what, **details)
 
 
 def final_checkpoint_of(stage, cfg):

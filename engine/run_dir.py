@@ -30,7 +30,7 @@ NO_WORK = (RECORD, LOCK, 'config.yaml')
 # over how many threads an operator runs changes its numbers (tests/test_train_teacher.py).
 # Anything else (even MODE or TRAIN.LOG_EVERY) makes another run.
 RESUMABLE_WITH_OTHER = ('NUM_WORKERS', 'DEVICE_ID', 'CPU_THREADS', 'CPU_PIN', 'PIPELINE_JOBS',
-                        'LAUNCH_BLOCKING')
+                        'PIPELINE_DEVICE_IDS', 'LAUNCH_BLOCKING')
 DATASET_ROOTS = ('DATA_DIRECTORY_SOURCE', 'DATA_DIRECTORY_TARGET', 'DATA_DIRECTORY_PSEUDO')
 
 

@@ -22,6 +22,7 @@ than alone (docs/PERFORMANCE.md).
 """
 import concurrent.futures as futures
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -30,6 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from utils.device import current_device, select_device
 from utils.distributed import barrier, current_rank
 from utils.errors import ConfigError
 
@@ -54,19 +56,33 @@ class Step:
     compile_ahead: Callable = None
 
 
-def run_steps(manifest, steps, jobs=1, cores=None):
+def run_steps(manifest, steps, jobs=1, cores=None, devices=None):
     """Run every step that did not finish before, each after the steps it needs; returns
-    {name: result}. `cores`: the cores the workers are pinned to, one each (None: unpinned).
-    More than one job is for a process that runs alone, not under data parallelism
-    (`check_jobs`)."""
-    if jobs == 1:
+    {name: result}. `cores`: the cores the workers are pinned to, one each (None: unpinned);
+    `devices`: the (device, id) each worker runs on (None: the config's). More than one job
+    is for a process that runs alone, not under data parallelism (`check_jobs`)."""
+    if jobs == 1 and not devices:
         for step in steps:
             run_here(manifest, step)
     else:
         run_in_workers(manifest, [step for step in steps
                                   if not manifest.finished_before(step.name, step.finished)],
-                       jobs, cores)
+                       jobs, cores, devices)
     return {step.name: manifest.result(step.name) for step in steps}
+
+
+def in_folder(steps, label):
+    """The steps of one pipeline among several run as one set: their names and needs
+    prefixed with `label/` (engine/manifest.py: ManifestSet)."""
+    return [dataclasses.replace(step, name=f'{label}/{step.name}',
+                                needs=tuple(f'{label}/{need}' for need in step.needs))
+            for step in steps]
+
+
+def of_folder(results, label):
+    """{step name: result} of the pipeline `label` among the results of a set of them."""
+    return {name[len(label) + 1:]: result for name, result in results.items()
+            if name.startswith(label + '/')}
 
 
 def check_jobs(jobs):
@@ -99,17 +115,19 @@ def critical_path(steps):
     return priority
 
 
-def run_in_workers(manifest, todo, jobs, cores):
+def run_in_workers(manifest, todo, jobs, cores, devices=None):
     """The steps on `jobs` worker processes, each step once its needs have finished; a worker
     with nothing ready compiles ahead. The first error stops the rest (a stopped training
-    step resumes at its last checkpoint on the next run) and is raised."""
+    step resumes at its last checkpoint on the next run) and is raised. Each step's device
+    (the worker's) is recorded with it."""
     priority = critical_path(todo)
     waiting = {step.name: step for step in todo}
     # spawn, not fork: a forked MindSpore runtime (its threads) does not survive in the child.
     # One pool of one process per worker: a step goes to the worker that holds its graph.
     context = multiprocessing.get_context('spawn')
     workers = [futures.ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
-                                           initargs=(cores[w % len(cores)] if cores else None,))
+                                           initargs=(cores[w % len(cores)] if cores else None,
+                                                     devices[w] if devices else None))
                for w in range(jobs)]
     # Start every worker now: a worker's start, importing MindSpore, then runs beside the
     # first step instead of delaying the second.
@@ -140,8 +158,9 @@ def run_in_workers(manifest, todo, jobs, cores):
                 w = (holders or idle)[0]
                 idle.remove(w)
                 del waiting[step.name]
-                manifest.event(step.name, 'started')
-                running[workers[w].submit(step.work)] = (w, step, False)
+                manifest.event(step.name, 'started', worker=w + 1,
+                               **({'device': ' '.join(map(str, devices[w]))} if devices else {}))
+                running[workers[w].submit(on_device, step.work)] = (w, step, False)
                 if step.graph:
                     holds[w].add(step.graph)
             for w in idle:
@@ -157,7 +176,7 @@ def run_in_workers(manifest, todo, jobs, cores):
                 _, step, ahead = running.pop(future)
                 result = future.result()
                 if not ahead:
-                    manifest.record(step.name, step.output, result)
+                    manifest.record(step.name, step.output, *result)
     except KeyboardInterrupt:
         stop_workers(workers)
         raise KeyboardInterrupt('[pipeline] stopped: the same command skips the finished steps '
@@ -178,16 +197,25 @@ def next_to_compile(waiting, priority, held):
     return max(candidates, key=lambda s: priority[s.name], default=None)
 
 
-def _start_worker(core):
-    """A worker's start: its core (every later thread inherits it), before MindSpore's
-    runtime starts in it. The worker leaves the terminal's process group, so that Ctrl-C
-    reaches the pipeline alone, which ends the workers itself (a worker's MindSpore would
-    end it without a word), and it dies with the pipeline if that is killed."""
+def on_device(work):
+    """A step's work, and the device it ran on ('Ascend 3')."""
+    result = work()
+    return result, ' '.join(map(str, current_device()))
+
+
+def _start_worker(core, device):
+    """A worker's start: its core (every later thread inherits it) and its device (every
+    step it runs uses it), before MindSpore's runtime starts in it. The worker leaves the
+    terminal's process group, so that Ctrl-C reaches the pipeline alone, which ends the
+    workers itself (a worker's MindSpore would end it without a word), and it dies with the
+    pipeline if that is killed."""
     os.setpgrp()
     if sys.platform.startswith('linux'):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if core is not None:
         os.sched_setaffinity(0, {core})
+    if device is not None:
+        select_device(*device)
 
 
 def stop_workers(workers):

@@ -226,3 +226,15 @@ def test_unavailable_device_is_one_line_naming_the_fix(device):
 def test_fidelity_keys_are_checked(opt, needle):
     with pytest.raises(ConfigError, match=needle.replace('.', r'\.')):
         get_cfg(opts=[opt, 'TRAIN.EVAL_EVERY=0'])
+
+
+def test_pipeline_device_ids_start_a_worker_per_device():
+    assert get_cfg(None, ['PIPELINE_DEVICE_IDS=[0,1,2,3]']).PIPELINE_DEVICE_IDS == [0, 1, 2, 3]
+    assert get_cfg(None, ['PIPELINE_DEVICE_IDS=[2,3]', 'PIPELINE_JOBS=2']).PIPELINE_JOBS == 2
+    for opts, message in ((['PIPELINE_DEVICE_IDS=[1,1]'], 'distinct device ids >= 0, got'),
+                          (['PIPELINE_DEVICE_IDS=[-1]'], 'distinct device ids >= 0, got'),
+                          (['PIPELINE_DEVICE_IDS=3'], 'a list of whole numbers, got 3'),
+                          (['PIPELINE_DEVICE_IDS=[0,1]', 'PIPELINE_JOBS=3'],
+                           r'PIPELINE_DEVICE_IDS \[0, 1\] starts 2 workers, PIPELINE_JOBS is 3')):
+        with pytest.raises(ConfigError, match=message):
+            get_cfg(None, opts)

@@ -109,7 +109,12 @@ def select_device(device, device_id=0):
     elif device != _device:
         raise ConfigError(f'DEVICE {device}: this process runs on {_device} (MindSpore selects '
                           f'a device once per process)')
-    return _device, ms.get_context('device_id')
+    return current_device()
+
+
+def current_device():
+    """(device, id) of this process: ('Ascend', 3)."""
+    return ms.get_context('device_target'), ms.get_context('device_id')
 
 
 def pin_to_one_core():
