@@ -2,7 +2,7 @@
 
     python bench/color_transfer_speed.py [--photo PNG] [--repeats 10] [--before FILE]
 
-The source is the photo (default: the Cityscapes fixture) resized (bicubic) to 1914x1052 with a
+The source is the photo (default: scikit-image's sample photo `rocket`) resized (bicubic) to 1914x1052 with a
 colour cast, the reference the photo at 2048x1024, their native sizes in training. Prints the
 mean and best of --repeats calls after a warm-up, in this process, of:
 - the project's transfer, the reference's LAB statistics not cached (`lab_color_transfer`)
@@ -25,7 +25,7 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, 'tests')]
 
-from conftest import FIXTURES  # noqa: E402
+from conftest import photo as sample_photo  # noqa: E402
 from dataset.color_transfer import lab_color_transfer, lab_stats, match_lab_stats  # noqa: E402
 from test_color_transfer import colour_cast, released_stats, released_transfer  # noqa: E402
 
@@ -34,7 +34,7 @@ SOURCE_SIZE, REFERENCE_SIZE = (1914, 1052), (2048, 1024)
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--photo', default=os.path.join(FIXTURES, 'cityscapes_demo_1024x512.png'))
+    parser.add_argument('--photo', default=None, help="an image file (default: skimage's rocket)")
     parser.add_argument('--repeats', type=int, default=10)
     parser.add_argument('--before', default=None, help='a module file with lab_color_transfer')
     return parser.parse_args(argv)
@@ -51,7 +51,8 @@ def report(label, function, repeats):
 
 
 def main(args):
-    photo = Image.open(args.photo).convert('RGB')
+    photo = (Image.open(args.photo).convert('RGB') if args.photo
+             else Image.fromarray(sample_photo('rocket')))
 
     def pair(source_size, reference_size):
         return (colour_cast(np.asarray(photo.resize(source_size, Image.BICUBIC))),

@@ -1,6 +1,5 @@
 """Shared fixtures: the tiny config, the CPU device, and small Cityscapes-layout data sets."""
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -10,8 +9,6 @@ from config import get_cfg
 from utils.device import setup_device
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
-FIXTURES = os.path.join(SHARED, 'fixtures')
 TINY_CFG = os.path.join(ROOT, 'configs', 'tiny_cpu.yaml')
 
 setup_device('CPU', 'GRAPH', cpu_threads=1)  # the tiny nets' setting (configs/tiny_cpu.yaml)
@@ -49,14 +46,37 @@ def write_cityscapes_val(root, label_ids_per_image, size=(128, 64), seed=0):
     return list_path
 
 
+# Cityscapes' own label id -> train id (cityscapesScripts' labels.py, ids 0..33), written out
+# here so that the project's table (dataset/cityscapes_list/info.json) is checked against it.
+CITYSCAPES_TRAIN_IDS = ((255,) * 7 + (0, 1, 255, 255, 2, 3, 4, 255, 255, 255, 5, 255, 6, 7, 8, 9,
+                                      10, 11, 12, 13, 14, 15, 255, 255, 16, 17, 18))
+
+
+def photo(name, size=None):
+    """One of scikit-image's sample photographs (in its wheel, free to redistribute) as HxWx3
+    uint8 RGB, resized (bicubic) to `size` (w, h) if given."""
+    from skimage import data
+    rgb = getattr(data, name)()
+    if size is None:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.BICUBIC))
+
+
 @pytest.fixture
 def cityscapes_sample(tmp_path):
-    """A writable copy of the real Cityscapes fixture (root, list file)."""
-    root = tmp_path / 'cityscapes_sample'
-    shutil.copytree(os.path.join(FIXTURES, 'cityscapes_sample'), root)
-    list_path = root / 'val.txt'
-    list_path.write_text('frankfurt/frankfurt_000000_000294_leftImg8bit.png\n')
-    return str(root), str(list_path)
+    """A Cityscapes val set of one 256x128 photograph (root, list file): its labelIds hold every
+    Cityscapes id 0..33 in 16x16 blocks, its labelTrainIds the same mapped by Cityscapes' table."""
+    root = str(tmp_path / 'cityscapes_sample')
+    blocks = np.arange(8 * 16).reshape(8, 16) % len(CITYSCAPES_TRAIN_IDS)
+    label_ids = np.kron(blocks, np.ones((16, 16), np.int64))
+    list_path = write_cityscapes_val(root, [label_ids], size=(256, 128))
+    name = 'frankfurt/frankfurt_000000_000000_leftImg8bit.png'   # write_cityscapes_val's first
+    Image.fromarray(photo('rocket', (256, 128))).save(
+        os.path.join(root, 'leftImg8bit', 'val', name))
+    train_ids = np.asarray(CITYSCAPES_TRAIN_IDS, np.uint8)[label_ids]
+    Image.fromarray(train_ids).save(os.path.join(
+        root, 'gtFine', 'val', name.replace('leftImg8bit', 'gtFine_labelTrainIds')))
+    return root, list_path
 
 
 def run_script(script, *args, timeout=600):

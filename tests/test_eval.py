@@ -152,7 +152,7 @@ def test_corrupt_image_and_checkpoints(car_world, tmp_path, tiny_cfg):
                             list_path), 'layer2.0.conv2.weight', 'layer9.weight')
 
 
-def test_label_mapping_on_real_cityscapes_sample(cityscapes_sample):
+def test_label_mapping_on_a_cityscapes_sample(cityscapes_sample):
     root, list_path = cityscapes_sample
     _, _, lut = load_class_info(os.path.join(ROOT, 'dataset/cityscapes_list/info.json'))
     dataset = CityscapesDataset(root, list_path, 'val', (256, 128), (104.0, 117.0, 123.0),
@@ -160,8 +160,7 @@ def test_label_mapping_on_real_cityscapes_sample(cityscapes_sample):
     image, label, index = dataset[0]
     assert image.shape == (3, 128, 256) and image.dtype == np.float32
     expected = np.asarray(Image.open(os.path.join(
-        root, 'gtFine/val/frankfurt/frankfurt_000000_000294_gtFine_labelTrainIds.png')))
-    agreement = (label == expected).mean()
-    assert agreement >= 0.997, agreement
+        root, 'gtFine/val/frankfurt/frankfurt_000000_000000_gtFine_labelTrainIds.png')))
+    np.testing.assert_array_equal(label, expected)   # Cityscapes' own id -> train id table
     ids = np.array([7, 26, 0, 34, 255, 33])
     assert map_labels(ids, lut).tolist() == [0, 13, 255, 255, 255, 18]

@@ -1,22 +1,28 @@
-"""infer.py end to end with a tiny random net: the real Cityscapes photo, folders, bad input."""
+"""infer.py end to end with a tiny random net: a 1024x512 photograph, folders, bad input."""
 import os
-import shutil
 
 import mindspore as ms
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FIXTURES, ROOT, TINY_CFG, one_line_error, run_script
+from conftest import ROOT, TINY_CFG, one_line_error, photo, run_script
 from config import get_cfg
 from dataset.base_dataset import load_class_info, to_network_input
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import load_net_checkpoint, save_checkpoint
 from net.predict import Predictor
 
-DEMO = os.path.join(FIXTURES, 'cityscapes_demo_1024x512.png')
 INPUT_SIZE = (256, 128)      # small network input: the test is about the plumbing, not quality
 INFO = os.path.join(ROOT, 'dataset', 'cityscapes_list', 'info.json')
+
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    """A photograph at Cityscapes' 1024x512, saved as a palette PNG (as some photos come)."""
+    path = tmp_path_factory.mktemp('photo') / 'demo_1024x512.png'
+    Image.fromarray(photo('rocket', (1024, 512))).quantize(256).save(path)
+    return path
 
 
 @pytest.fixture(scope='module')
@@ -47,17 +53,15 @@ def expected_train_ids(checkpoint, rgb):
     return Predictor(net, (rgb.height, rgb.width))(ms.Tensor(image)).asnumpy()[0]
 
 
-def test_real_photo(checkpoints, tmp_path):
-    photo = tmp_path / 'frankfurt_demo.png'
-    shutil.copy(DEMO, photo)     # the fixture is read-only; infer reads a copy
+def test_real_photo(checkpoints, demo, tmp_path):
     out = tmp_path / 'out'
-    result = run_infer(checkpoints[19], str(photo), str(out))
+    result = run_infer(checkpoints[19], str(demo), str(out))
     assert result.returncode == 0, result.stderr
     assert '1 of 1 images segmented' in result.stdout
-    rgb = Image.open(photo).convert('RGB')      # a palette PNG
-    train_ids = np.asarray(Image.open(out / 'trainids' / 'frankfurt_demo.png'))
-    colour = Image.open(out / 'color' / 'frankfurt_demo.png').convert('RGB')
-    overlay = Image.open(out / 'overlay' / 'frankfurt_demo.png')
+    rgb = Image.open(demo).convert('RGB')      # a palette PNG
+    train_ids = np.asarray(Image.open(out / 'trainids' / demo.name))
+    colour = Image.open(out / 'color' / demo.name).convert('RGB')
+    overlay = Image.open(out / 'overlay' / demo.name)
     assert train_ids.shape == (512, 1024) and train_ids.dtype == np.uint8
     assert train_ids.max() < 19
     assert colour.size == overlay.size == rgb.size == (1024, 512)
@@ -70,14 +74,14 @@ def test_real_photo(checkpoints, tmp_path):
 
 
 @pytest.fixture
-def mixed_folder(tmp_path):
+def mixed_folder(demo, tmp_path):
     """Two good images of different sizes and modes, one corrupt PNG and a text file."""
     folder = tmp_path / 'images'
     folder.mkdir()
-    demo = Image.open(DEMO).convert('RGB')
-    demo.resize((320, 160), Image.BICUBIC).save(folder / 'wide.jpg')
-    demo.crop((100, 50, 280, 290)).convert('RGBA').save(folder / 'tall.png')
-    (folder / 'broken.png').write_bytes(open(DEMO, 'rb').read()[:300])
+    rgb = Image.open(demo).convert('RGB')
+    rgb.resize((320, 160), Image.BICUBIC).save(folder / 'wide.jpg')
+    rgb.crop((100, 50, 280, 290)).convert('RGBA').save(folder / 'tall.png')
+    (folder / 'broken.png').write_bytes(demo.read_bytes()[:300])
     (folder / 'notes.txt').write_text('not an image\n')
     return folder
 

@@ -142,14 +142,13 @@ def conv_hash(cores, pin):
 
 
 def test_a_pinned_process_computes_the_same_on_any_number_of_cores():
-    """oneDNN splits a convolution by the cores its thread may use, so an unpinned process's
-    numbers depend on the machine's core count; a pinned one's do not."""
+    """oneDNN may split a convolution by the cores its thread may use, so an unpinned
+    process's numbers can depend on the machine's core count (on some CPUs they do, on others
+    not); a pinned one's never do."""
     every = sorted(os.sched_getaffinity(0))
     pinned = conv_hash(every, pin=True)
     assert conv_hash(every[-1:], pin=True) == pinned
     assert conv_hash(every[-1:], pin=False) == pinned    # a one-core machine, unpinned
-    if len(every) >= 2:  # the same process free on two cores splits its sums otherwise
-        assert conv_hash(every, pin=False) != pinned
 
 
 def test_jobs_are_refused_under_data_parallelism(monkeypatch):
