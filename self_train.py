@@ -348,7 +348,7 @@ def main(args):
     parent_cfg = copy.deepcopy(cfg)
     parent_cfg.CPU_PIN = cfg.CPU_PIN and jobs == 1
     start_process(parent_cfg)
-    check_jobs(jobs)
+    check_jobs(jobs, devices)
     if jobs > 1 and cfg.DEVICE == 'CPU' and not cfg.CPU_PIN:
         print(f'warning: {jobs} pipeline workers without CPU_PIN: compiled CPU steps at once '
               f'slow each other down (docs/PERFORMANCE.md)')

@@ -85,10 +85,11 @@ def of_folder(results, label):
             if name.startswith(label + '/')}
 
 
-def check_jobs(jobs):
-    """A ConfigError for PIPELINE_JOBS > 1 in a data-parallel group: every rank would start
-    its own workers, and their collective operations would not meet."""
-    if jobs > 1 and current_rank()[1] > 1:
+def check_jobs(jobs, devices=None):
+    """A ConfigError for pipeline workers (PIPELINE_JOBS > 1, PIPELINE_DEVICE_IDS) in a
+    data-parallel group: every rank would start its own workers, and their collective
+    operations would not meet."""
+    if (jobs > 1 or devices) and current_rank()[1] > 1:
         raise ConfigError(f'PIPELINE_JOBS {jobs}: steps in processes of their own do not run '
                           f'under data parallelism; set PIPELINE_JOBS 1')
 
