@@ -80,6 +80,15 @@ def test_a_teacher_trained_with_the_device_defaults_loads_everywhere(generated, 
     assert released <= set(params) and not [k for k in params if '_backbone' in k]
     assert float(params['optimizer.loss_scale.scale_value'].asnumpy()) > 1
     assert int(params['optimizer.loss_scale.counter'].asnumpy()) == 3  # three finite steps
+    # a run killed after iteration 2 resumes, loss scaler included, to the same weights
+    os.replace(final, tmp_path / 'first_final.ckpt')
+    os.remove(teacher / 'checkpoints' / 'iter_000003.ckpt')
+    result = run_script('train_teacher.py', '--mix', 'region', *cfg_args, '--labeled_list',
+                        labeled_4, '--out_dir', teacher, '--opts', *ASCEND, *SHORT)
+    assert result.returncode == 0 and 'iteration 2' in result.stdout, result.stderr[-3000:]
+    resumed = read_checkpoint(final)
+    for name in (k for k in params if not k.startswith('meta.')):
+        np.testing.assert_array_equal(resumed[name].asnumpy(), params[name].asnumpy(), name)
 
     output = tmp_path / 'eval.json'
     result = run_script('eval.py', '--data_path', os.path.join(generated[0], 'cityscapes'),
