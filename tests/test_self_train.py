@@ -64,9 +64,10 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     result = run_script('self_train.py', *pipeline_cfg, '--exp_dir', exp, '--opts',
                         'PIPELINE_JOBS=2')
     assert result.returncode == 0, result.stderr[-3000:]
-    started = [line for line in result.stdout.splitlines() if line.endswith(': started')]
-    assert started.index('[pipeline] round1/teacher_sl: started') < started.index(
-        '[pipeline] round1/teacher_rl: started')        # the longer chain first
+    started = [line.split(': started')[0] for line in result.stdout.splitlines()
+               if ': started (worker ' in line]
+    assert started.index('[pipeline] round1/teacher_sl') < started.index(
+        '[pipeline] round1/teacher_rl')        # the longer chain first
     table = json.loads((exp / 'results.json').read_text())
     assert [row['round'] for row in table['rounds']] == [1, 2]
     assert all(isinstance(row[m], float) for row in table['rounds']
