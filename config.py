@@ -17,7 +17,8 @@ import os
 import yaml
 from easydict import EasyDict
 
-from utils.errors import ConfigError
+from dataset.subsets import SPLIT_SEEDS, split_filename
+from utils.errors import ConfigError, DataError
 from utils.serialization import dump_cfg, to_plain  # noqa: F401 (config.dump_cfg, config.to_plain)
 
 PROJECT_ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -322,8 +323,9 @@ def add_config_args(parser, model_args=False, labeled_args=False, input_size=Fal
                     several_budgets=False):
     """The config options every script shares: --cfg, --device, --opts; with `model_args`
     also --num_classes and --device_id (the scripts that use a trained model); with
-    `labeled_args` --labeled_list and --num_labeled, which set DATA_LIST_TARGET_LABELED (D_T;
-    with `several_budgets` --num_labeled takes several, for the script to read one at a time);
+    `labeled_args` --labeled_list, or --num_labeled and --split, which set
+    DATA_LIST_TARGET_LABELED (D_T; with `several_budgets` --num_labeled and --split take
+    several, for the script to read one at a time);
     with `input_size` --input_size, the network's TEST.INPUT_SIZE (infer.py, export.py)."""
     parser.add_argument('--cfg', nargs='+', default=None,
                         help='YAML config overlays (configs/*.yaml), applied in order')
@@ -346,17 +348,35 @@ def add_config_args(parser, model_args=False, labeled_args=False, input_size=Fal
                             help='label budget N: D_T is train_labeled_N.txt beside '
                                  'DATA_LIST_TARGET (dataset/cityscapes_list/ by default; '
                                  'instead of --labeled_list)')
+        parser.add_argument('--split', type=int, default=None,
+                            nargs='+' if several_budgets else None, metavar='K',
+                            help='with --num_labeled: split K of the budget, '
+                                 'train_labeled_N_splitK.txt (K = 0, the default, is the '
+                                 f'released draw; 0-{len(SPLIT_SEEDS) - 1} ship, '
+                                 'dataset/subsets.py)')
     # extend: `--opts A=1 --opts B=2` keeps both; a key given twice takes its last value.
     parser.add_argument('--opts', nargs='*', action='extend', default=[], metavar='KEY=VALUE',
                         help='config overrides, e.g. TRAIN.EARLY_STOP=1000; the last value of '
                              'a key given twice wins')
 
 
-def labeled_list_of(config, num_labeled):
-    """The labeled list of a budget: train_labeled_N.txt (dataset/subsets.py's name) beside
-    the train list D_U is drawn from."""
+def labeled_list_of(config, num_labeled, split=0):
+    """The labeled list of a budget's split K: train_labeled_N.txt (K = 0) or
+    train_labeled_N_splitK.txt (dataset/subsets.py's names) beside the train list D_U is drawn
+    from."""
+    if not 0 <= split < len(SPLIT_SEEDS):
+        raise ConfigError(f'--split must be one of {", ".join(map(str, range(len(SPLIT_SEEDS))))}'
+                          f', got {split} (the splits of dataset/subsets.py)')
     return os.path.join(os.path.dirname(config.DATA_LIST_TARGET),
-                        f'train_labeled_{num_labeled}.txt')
+                        split_filename(num_labeled, split))
+
+
+def run_folder_name(source, num_labeled, split=0, seed=_C.TRAIN.RANDOM_SEED):
+    """The folder of a pipeline run: {gta,synthia}2cityscapes_N, then _splitK for a split
+    other than the released one and _seedS for a TRAIN.RANDOM_SEED other than the default, so
+    that the runs of a budget's splits and seeds lie side by side."""
+    return (f'{source.lower()}2cityscapes_{num_labeled}' + (f'_split{split}' if split else '')
+            + (f'_seed{seed}' if seed != _C.TRAIN.RANDOM_SEED else ''))
 
 
 def cfg_from_args(args):
@@ -374,7 +394,14 @@ def cfg_from_args(args):
     if getattr(args, 'labeled_list', None):
         config.DATA_LIST_TARGET_LABELED = os.path.abspath(args.labeled_list)
     elif getattr(args, 'num_labeled', None):
-        config.DATA_LIST_TARGET_LABELED = labeled_list_of(config, args.num_labeled)
+        path = labeled_list_of(config, args.num_labeled, getattr(args, 'split', None) or 0)
+        if not os.path.isfile(path):
+            raise DataError(f'--num_labeled {args.num_labeled}: no labeled list {path} (write '
+                            'it with python -m dataset.subsets)')
+        config.DATA_LIST_TARGET_LABELED = path
+    if getattr(args, 'split', None) is not None and not getattr(args, 'num_labeled', None):
+        raise ConfigError('--split picks one of a budget\'s labeled lists: it needs '
+                          '--num_labeled N (not --labeled_list)')
     if getattr(args, 'input_size', None):
         config.TEST.INPUT_SIZE = tuple(args.input_size)
     if getattr(args, 'num_classes', None):

@@ -3,6 +3,8 @@
     python self_train.py --cfg configs/gta2cityscapes.yaml --num_labeled 100
     python self_train.py --cfg configs/gta2cityscapes.yaml --num_labeled 100 200 \
         --opts "PIPELINE_DEVICE_IDS=[0,1,2,3,4,5,6,7]"
+    python self_train.py --cfg configs/gta2cityscapes.yaml --num_labeled 100 \
+        --split 0 1 2 --seed 1234 1
     python self_train.py --cfg ... --pseudo_only --checkpoint STUDENT.ckpt --pseudo_dir DIR
 
 For r = 1..R: the region-level and the sample-level teacher on D_T (plus, from round 2, the
@@ -15,7 +17,9 @@ table (paper Table 4) is written as Markdown, JSON and a chart (results.png) at 
 `pipeline_steps` lists the steps and what each needs; with PIPELINE_JOBS > 1 several run at
 once, each in a worker process (engine/schedule.py), and with PIPELINE_DEVICE_IDS each worker
 on a device of its own: every training is then the paper's one-device recipe. Several budgets
-(--num_labeled N ...) are one set of steps over the same workers, each in its own folder.
+(--num_labeled N ...), labeled splits (--split K ...) and seeds (--seed S ...) are one set of
+steps over the same workers, a run for each budget, split and seed, each in its own folder
+(config.run_folder_name).
 """
 import argparse
 import contextlib
@@ -25,7 +29,7 @@ import os
 
 import distill
 import train_teacher
-from config import add_config_args, cfg_from_args, get_cfg, merge_into
+from config import add_config_args, cfg_from_args, get_cfg, merge_into, run_folder_name
 from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
 from engine.manifest import Manifest, ManifestSet, final_checkpoint_of, read_manifest
@@ -59,10 +63,13 @@ def parse_args(argv=None):
                         help='each round starts from ImageNet (cfg.TRAIN.RESTORE_FROM) or from '
                              'the previous round (default: cfg.TRAIN.ROUND_INIT)')
     parser.add_argument('--exp_dir', default=None,
-                        help='default: EXP_ROOT/{gta,synthia}2cityscapes_N')
+                        help='default: EXP_ROOT/{gta,synthia}2cityscapes_N[_splitK][_seedS]')
     parser.add_argument('--exp_root', default=None,
-                        help='the folder of each budget\'s --exp_dir when --num_labeled names '
-                             'several (default: cfg.EXP_ROOT)')
+                        help='the folder of each run\'s --exp_dir when --num_labeled, --split '
+                             'or --seed name several (default: cfg.EXP_ROOT)')
+    parser.add_argument('--seed', type=int, nargs='+', default=None, metavar='S',
+                        help='TRAIN.RANDOM_SEED of the run, or a run for each (default: the '
+                             'config\'s)')
     parser.add_argument('--baselines', action='store_true',
                         help='also train and evaluate target-only and source-only models')
     parser.add_argument('--pseudo_only', action='store_true',
@@ -300,16 +307,20 @@ def write_table(exp_dir, rows, cfg, baselines=None):
     return text
 
 
-def budget_run(args, num_labeled):
-    """(cfg, exp_dir, rounds, settings) of the pipeline of one label budget: --num_labeled N
-    (one of several), else --labeled_list or the config's D_T."""
-    cfg = cfg_from_args(argparse.Namespace(**{**vars(args), 'num_labeled': num_labeled}))
+def budget_run(args, num_labeled, split=None, seed=None):
+    """(cfg, exp_dir, rounds, settings) of the pipeline of one run: label budget N (one of
+    several --num_labeled, else --labeled_list or the config's D_T), its split K and the seed
+    S (one of several --split and --seed; None: the released split, the config's seed)."""
+    opts = args.opts + ([f'TRAIN.RANDOM_SEED={seed}'] if seed is not None else [])
+    cfg = cfg_from_args(argparse.Namespace(**{**vars(args), 'num_labeled': num_labeled,
+                                              'split': split, 'opts': opts}))
     cfg.TRAIN.ROUND_INIT = args.init or cfg.TRAIN.ROUND_INIT
     labeled_names = read_list(cfg.DATA_LIST_TARGET_LABELED)
     rounds = args.rounds or cfg.TRAIN.ROUNDS or default_rounds(cfg, labeled_names)
     exp_dir = args.exp_dir or os.path.join(
         args.exp_root or cfg.EXP_ROOT,
-        f'{cfg.SOURCE.lower()}2cityscapes_{num_labeled or len(labeled_names)}')
+        run_folder_name(cfg.SOURCE, num_labeled or len(labeled_names), split or 0,
+                        cfg.TRAIN.RANDOM_SEED))
     return cfg, exp_dir, rounds, {**run_settings(cfg), 'rounds': rounds,
                                   'baselines': args.baselines}
 
@@ -331,19 +342,21 @@ def pipeline_workers(cfg):
 def main(args):
     if args.rounds is not None and args.rounds < 1:
         raise ConfigError(f'--rounds must be >= 1, got {args.rounds}')
-    budgets = args.num_labeled or [None]
-    if len(budgets) > 1 and args.exp_dir:
-        raise ConfigError('--exp_dir is one budget\'s folder: with several --num_labeled, each '
-                          'goes into --exp_root (default EXP_ROOT)')
-    if len(set(budgets)) != len(budgets):
-        raise ConfigError(f'--num_labeled: a budget given twice ({" ".join(map(str, budgets))})')
+    budgets, splits, seeds = args.num_labeled or [None], args.split or [None], args.seed or [None]
+    for option, values in (('--num_labeled', budgets), ('--split', splits), ('--seed', seeds)):
+        if len(set(values)) != len(values):
+            raise ConfigError(f'{option}: a value given twice ({" ".join(map(str, values))})')
+    if len(budgets) * len(splits) * len(seeds) > 1 and args.exp_dir:
+        raise ConfigError('--exp_dir is one run\'s folder: with several --num_labeled, --split '
+                          'or --seed, each run goes into --exp_root (default EXP_ROOT)')
     if args.pseudo_only:
         if not (args.checkpoint and args.pseudo_dir):
             raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')
-        cfg = cfg_from_args(argparse.Namespace(**{**vars(args), 'num_labeled': budgets[0]}))
+        cfg = cfg_from_args(argparse.Namespace(**{**vars(args), 'num_labeled': budgets[0],
+                                                  'split': splits[0]}))
         return pseudo_labels(cfg, args.checkpoint, args.pseudo_dir)
-    runs = [budget_run(args, n) for n in budgets]
-    cfg = runs[0][0]  # the budgets differ in D_T alone
+    runs = [budget_run(args, n, k, s) for n in budgets for k in splits for s in seeds]
+    cfg = runs[0][0]  # the runs differ in D_T and the seed alone
     jobs, devices, cores = pipeline_workers(cfg)
     parent_cfg = copy.deepcopy(cfg)
     parent_cfg.CPU_PIN = cfg.CPU_PIN and jobs == 1
@@ -352,8 +365,8 @@ def main(args):
     if jobs > 1 and cfg.DEVICE == 'CPU' and not cfg.CPU_PIN:
         print(f'warning: {jobs} pipeline workers without CPU_PIN: compiled CPU steps at once '
               f'slow each other down (docs/PERFORMANCE.md)')
-    # Several budgets run as one set of steps, the workers taking the longest chain first;
-    # each budget's steps are named after its folder.
+    # Several runs are one set of steps, the workers taking the longest chain first; each
+    # run's steps are named after its folder.
     labels = [os.path.basename(os.path.normpath(exp_dir)) if len(runs) > 1 else ''
               for _, exp_dir, _, _ in runs]
     with contextlib.ExitStack() as stack:

@@ -20,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from config import get_cfg, labeled_list_of  # noqa: E402
+from config import get_cfg, labeled_list_of, run_folder_name  # noqa: E402
 from dataset.base_dataset import read_list  # noqa: E402
 from engine.schedule import critical_path, in_folder  # noqa: E402
 from self_train import default_rounds, pipeline_steps  # noqa: E402
@@ -35,7 +35,7 @@ def table_steps(source):
     for budget in BUDGETS:
         cfg.DATA_LIST_TARGET_LABELED = labeled_list_of(cfg, budget)
         rounds = default_rounds(cfg, read_list(cfg.DATA_LIST_TARGET_LABELED))
-        label = f'{source}2cityscapes_{budget}'
+        label = run_folder_name(source, budget)
         steps += in_folder(pipeline_steps(cfg, os.path.join('experiments', label), rounds,
                                           baselines=True), label)
     return steps

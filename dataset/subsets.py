@@ -5,8 +5,13 @@ The released code drew N labeled Cityscapes train images with the module-level
 draws without touching global state (tests/test_subsets.py checks the equivalence), and the
 lines are written in the sampled order, as the released code used them.
 
+Each budget has three committed splits, drawn by the same rule from the same sorted train list:
+split 0 is the released draw (seed 1234), splits 1 and 2 use seeds 1 and 2 (SPLIT_SEEDS). The
+split's spread is what the choice of labeled images moves a result by. GTA5 and SYNTHIA share
+them: the target is Cityscapes for both. The committed lists are written by
+
     python -m dataset.subsets --train_list dataset/cityscapes_list/train.txt \\
-        --num 100 200 500 1000 2975 --seed 1234 --out_dir dataset/cityscapes_list
+        --num 100 200 500 1000 2975 --seed 1234 1 2 --out_dir dataset/cityscapes_list
 """
 import argparse
 import os
@@ -16,6 +21,7 @@ from dataset.base_dataset import read_list, write_list
 from utils.errors import DataError, run_cli
 
 DEFAULT_SEED = 1234  # the released config's seed
+SPLIT_SEEDS = (DEFAULT_SEED, 1, 2)  # split K is the draw of seed SPLIT_SEEDS[K]
 
 
 def labeled_subset(train_list_lines, num_labeled, seed=DEFAULT_SEED):
@@ -36,9 +42,21 @@ def unlabeled_pool(train_lines, labeled_lines, exclude_labeled=False):
 
 
 def subset_filename(num_labeled, seed=DEFAULT_SEED):
-    """`train_labeled_{N}.txt` for the default seed, `train_labeled_{N}_seed{S}.txt` else."""
-    suffix = "" if seed == DEFAULT_SEED else f"_seed{seed}"
+    """`train_labeled_{N}.txt` for split 0 (the released seed), `train_labeled_{N}_split{K}.txt`
+    for split K's seed, `train_labeled_{N}_seed{S}.txt` for any other seed."""
+    if seed in SPLIT_SEEDS:
+        split = SPLIT_SEEDS.index(seed)
+        suffix = f"_split{split}" if split else ""
+    else:
+        suffix = f"_seed{seed}"
     return f"train_labeled_{num_labeled}{suffix}.txt"
+
+
+def split_filename(num_labeled, split):
+    """The list file of split K of a budget (K = 0 the released draw)."""
+    if not 0 <= split < len(SPLIT_SEEDS):
+        raise ValueError(f"split must be in [0, {len(SPLIT_SEEDS) - 1}], got {split}")
+    return subset_filename(num_labeled, SPLIT_SEEDS[split])
 
 
 def parse_args(argv=None):
@@ -46,7 +64,9 @@ def parse_args(argv=None):
     parser.add_argument("--train_list", required=True, help="the 2,975-line train list")
     parser.add_argument("--num", type=int, nargs="+", required=True,
                         help="subset sizes, e.g. 100 200 500 1000 2975")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--seed", type=int, nargs="+", default=[DEFAULT_SEED],
+                        help="one list per seed and size (default: the released 1234); "
+                             "seeds 1 and 2 are splits 1 and 2")
     parser.add_argument("--out_dir", default=None,
                         help="output directory (default: the train list's directory)")
     return parser.parse_args(argv)
@@ -60,10 +80,11 @@ def main(args):
                             f"{args.train_list}")
     out_dir = args.out_dir or os.path.dirname(os.path.abspath(args.train_list))
     os.makedirs(out_dir, exist_ok=True)
-    for num in args.num:
-        path = os.path.join(out_dir, subset_filename(num, args.seed))
-        write_list(path, labeled_subset(train_lines, num, args.seed))
-        print(f"wrote {path} ({num} lines, seed {args.seed})")
+    for seed in args.seed:
+        for num in args.num:
+            path = os.path.join(out_dir, subset_filename(num, seed))
+            write_list(path, labeled_subset(train_lines, num, seed))
+            print(f"wrote {path} ({num} lines, seed {seed})")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ set_cfg() {  # CFG[,CFG...] -> CFG_ARGS (--cfg ABS...)
 # Options of the Python scripts that name files: made absolute (the run's cwd is the repo
 # root); the checkpoints among them must exist before anything starts.
 CKPT_OPTS=" --teacher_rl --teacher_sl --checkpoint --restore_from "
-PATH_OPTS="$CKPT_OPTS --labeled_list --out_dir --exp_dir --pseudo_dir --list --save_pred --output "
+PATH_OPTS="$CKPT_OPTS --labeled_list --out_dir --exp_dir --exp_root --pseudo_dir --list --save_pred --output "
 
 set_passthrough() {  # ARGS... -> PASS (checked; --opt=value split; paths absolute)
   local arg opt value forbidden=" --device --cfg "

@@ -1,14 +1,19 @@
-"""Seed statistics: the whole pipeline over K seeds, every cell of its per-round table as
-mean ± std, and the student's margin over each teacher and over target-only with a 95% interval.
+"""Seed statistics: the whole pipeline over K seeds (and labeled splits), every cell of its
+per-round table as mean ± std, and the student's margin over each teacher and over target-only
+with a 95% interval.
 
     python scripts/seed_statistics.py --seeds 1234 1 2 --exp_root experiments/seeds -- \
         --cfg configs/gta2cityscapes.yaml --num_labeled 100 --baselines
+    python scripts/seed_statistics.py --splits 0 1 2 --seeds 1234 1 --exp_root ... -- \
+        --cfg ... --num_labeled 100 --baselines
 
-Seed S runs `self_train.py ARGS --exp_dir EXP_ROOT/seed_S --opts TRAIN.RANDOM_SEED=S` (each
-resumable on its own; a finished seed is skipped by its manifest), then the tables are written
-to EXP_ROOT/seeds.md and seeds.json. A margin is paired per seed (the student and its
-teachers of one seed share their data draws): mean ± t(0.975, K-1) · std / sqrt(K). A margin
-whose interval holds 0 is no result at K seeds.
+Seed S of split K runs `self_train.py ARGS --split K --exp_dir EXP_ROOT/seed_S_splitK --opts
+TRAIN.RANDOM_SEED=S` (split 0, the released draw: no --split, into EXP_ROOT/seed_S), one run
+after another, each resumable on its own (a finished run is skipped by its manifest); then the
+tables are written to EXP_ROOT/seeds.md and seeds.json. A margin is paired per run (the
+student and its teachers of one run share their labeled images and data draws): mean ±
+t(0.975, n-1) · std / sqrt(n) over the n runs. A margin whose interval holds 0 is no result at
+n runs.
 """
 import argparse
 import json
@@ -16,14 +21,13 @@ import os
 import subprocess
 import sys
 
-import numpy as np
-from scipy import stats
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from dataset.subsets import SPLIT_SEEDS  # noqa: E402
 from self_train import COLUMNS  # noqa: E402
 from utils.serialization import atomic_write_json, atomic_write_text  # noqa: E402
+from utils.statistics import difference, interval, mean_std, paired_interval, summary  # noqa: E402
 
 BASELINES = ('target_only', 'source_only')
 
@@ -31,16 +35,33 @@ BASELINES = ('target_only', 'source_only')
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, nargs='+', required=True)
-    parser.add_argument('--exp_root', required=True, help='one exp_dir per seed goes here')
+    parser.add_argument('--splits', type=int, nargs='+', default=[0],
+                        choices=range(len(SPLIT_SEEDS)),
+                        help='labeled splits of the budget (default: 0, the released draw; '
+                             'others need --num_labeled in the pipeline\'s arguments)')
+    parser.add_argument('--exp_root', required=True, help='one exp_dir per run goes here')
     parser.add_argument('pipeline_args', nargs=argparse.REMAINDER,
-                        help='-- then the arguments of self_train.py (not --exp_dir)')
+                        help='-- then the arguments of self_train.py (not --exp_dir, --split, '
+                             '--seed)')
     args = parser.parse_args(argv)
     args.pipeline_args = [a for a in args.pipeline_args if a != '--']
-    if len(set(args.seeds)) != len(args.seeds) or len(args.seeds) < 2:
-        parser.error('--seeds needs at least two different seeds')
-    if '--exp_dir' in args.pipeline_args:
-        parser.error('--exp_dir is set per seed (EXP_ROOT/seed_S)')
+    for name, values in (('--seeds', args.seeds), ('--splits', args.splits)):
+        if len(set(values)) != len(values):
+            parser.error(f'{name}: a value given twice')
+    if len(args.seeds) * len(args.splits) < 2:
+        parser.error('at least two runs are needed: several --seeds, or several --splits')
+    for option in ('--exp_dir', '--split', '--seed'):
+        if option in args.pipeline_args:
+            parser.error(f'{option} is set per run (EXP_ROOT/seed_S_splitK)')
+    if args.splits != [0] and '--num_labeled' not in args.pipeline_args:
+        parser.error('--splits picks a budget\'s labeled lists: the pipeline needs '
+                     '--num_labeled N')
     return args
+
+
+def run_folder(split, seed):
+    """A run's folder in EXP_ROOT: seed_S for the released split, seed_S_splitK else."""
+    return f'seed_{seed}' + (f'_split{split}' if split else '')
 
 
 def run_pipeline(pipeline_args, exp_dir, *opts):
@@ -58,29 +79,6 @@ def run_pipeline(pipeline_args, exp_dir, *opts):
         return json.load(f)
 
 
-def summary(values):
-    """{'mean', 'std', 'n'} of the non-missing values (sample std), or None."""
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return {'mean': float(np.mean(values)), 'std': std, 'n': len(values)}
-
-
-def margin(differences):
-    """Mean of paired differences with its 95% t-interval: {'mean', 'low', 'high', 'n'}."""
-    d = np.array([x for x in differences if x is not None], dtype=np.float64)
-    if len(d) < 2:
-        return None
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return {'mean': float(d.mean()), 'low': float(d.mean() - half),
-            'high': float(d.mean() + half), 'n': int(len(d))}
-
-
-def diff(a, b):
-    return None if a is None or b is None else a - b
-
-
 def aggregate(results):
     """Per-round mean ± std of every column, the baselines', and the student's margins."""
     rounds = sorted({row['round'] for res in results for row in res['rounds']})
@@ -95,9 +93,10 @@ def aggregate(results):
                    'teacher_sl': [row.get('teacher_sl') for row in rows],
                    'target_only': [(res.get('baselines') or {}).get('target_only')
                                    for res in results]}
-        entry['student_margin'] = {name: margin([diff(row.get('student'), other)
-                                                 for row, other in zip(rows, values)])
-                                   for name, values in against.items()}
+        entry['student_margin'] = {
+            name: paired_interval([difference(row.get('student'), other)
+                                   for row, other in zip(rows, values)])
+            for name, values in against.items()}
         table['rounds'].append(entry)
     for name in BASELINES:
         table['baselines'][name] = summary([(res.get('baselines') or {}).get(name)
@@ -105,16 +104,18 @@ def aggregate(results):
     return table
 
 
-def mean_std(s):
-    return '--' if s is None else f"{s['mean']:.2f} ± {s['std']:.2f}"
+def runs_text(splits, seeds):
+    """Which runs a table is over: 'seeds 1234, 1' or 'splits 0, 1 x seeds 1234, 1'."""
+    seeds_text = f'seeds {", ".join(map(str, seeds))}'
+    return seeds_text if splits == [0] else f'splits {", ".join(map(str, splits))} x {seeds_text}'
 
 
-def interval(m):
-    return '--' if m is None else f"{m['mean']:+.2f} [{m['low']:+.2f}, {m['high']:+.2f}]"
-
-
-def markdown(table, seeds, metric):
-    lines = [f'{metric}, mean ± std over seeds {", ".join(map(str, seeds))}', '',
+def markdown(table, runs, metric):
+    """The mean ± std table, the margins, and each run's own values (`runs`: (split, seed,
+    its results.json) each)."""
+    splits = list(dict.fromkeys(split for split, _, _ in runs))
+    seeds = list(dict.fromkeys(seed for _, seed, _ in runs))
+    lines = [f'{metric}, mean ± std over {runs_text(splits, seeds)}', '',
              '| round | ' + ' | '.join(COLUMNS.values()) + ' |', '|---' * (len(COLUMNS) + 1) + '|']
     for entry in table['rounds']:
         lines.append(f"| {entry['round']} | "
@@ -123,23 +124,47 @@ def markdown(table, seeds, metric):
         if s is not None:
             lines.append(f"| {name.replace('_', '-')} baseline |" + ' |' * (len(COLUMNS) - 1)
                          + f' {mean_std(s)} |')
-    lines += ['', "The student's margin, paired per seed: mean [95% interval]", '',
+    lines += ['', "The student's margin, paired per run: mean [95% interval]", '',
               '| round | over region-level teacher | over sample-level teacher | '
               'over target-only |', '|---|---|---|---|']
     for entry in table['rounds']:
         m = entry['student_margin']
         lines.append(f"| {entry['round']} | {interval(m['teacher_rl'])} | "
                      f"{interval(m['teacher_sl'])} | {interval(m['target_only'])} |")
+    lines += ['', 'Each run', '',
+              '| split | seed | round | ' + ' | '.join(COLUMNS.values()) + ' | '
+              + ' | '.join(name.replace('_', '-') for name in BASELINES) + ' |',
+              '|---' * (len(COLUMNS) + len(BASELINES) + 3) + '|']
+    for split, seed, results in runs:
+        baselines = results.get('baselines') or {}
+        for row in results['rounds']:
+            lines.append(f"| {split} | {seed} | {row['round']} | "
+                         + ' | '.join(number(row.get(c)) for c in COLUMNS) + ' | '
+                         + ' | '.join(number(baselines.get(b)) for b in BASELINES) + ' |')
     return '\n'.join(lines) + '\n'
 
 
+def number(value):
+    return '--' if value is None else f'{value:.2f}'
+
+
 def main(args):
-    results = [run_pipeline(args.pipeline_args, os.path.join(args.exp_root, f'seed_{seed}'),
-                            f'TRAIN.RANDOM_SEED={seed}') for seed in args.seeds]
-    table = aggregate(results)
-    text = markdown(table, args.seeds, results[0]['metric'])
+    runs = []
+    for split in args.splits:
+        for seed in args.seeds:
+            pipeline_args = args.pipeline_args + (['--split', str(split)] if split else [])
+            results = run_pipeline(pipeline_args, os.path.join(args.exp_root,
+                                                               run_folder(split, seed)),
+                                   f'TRAIN.RANDOM_SEED={seed}')
+            runs.append((split, seed, results))
+    table = aggregate([results for _, _, results in runs])
+    metric = runs[0][2]['metric']
+    text = markdown(table, runs, metric)
     atomic_write_json(os.path.join(args.exp_root, 'seeds.json'),
-                      {'seeds': args.seeds, 'metric': results[0]['metric'], **table})
+                      {'seeds': args.seeds, 'splits': args.splits, 'metric': metric,
+                       'runs': [{'split': split, 'seed': seed,
+                                 'exp_dir': os.path.join(args.exp_root, run_folder(split, seed))}
+                                for split, seed, _ in runs], **table})
     atomic_write_text(os.path.join(args.exp_root, 'seeds.md'), text)
     print(text)
 

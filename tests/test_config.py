@@ -5,9 +5,10 @@ import pytest
 import yaml
 
 import config
-from config import CHOICES, add_config_args, cfg_from_args, dump_cfg, get_cfg
+from config import (CHOICES, add_config_args, cfg_from_args, dump_cfg, get_cfg, labeled_list_of,
+                    run_folder_name)
 from conftest import ROOT, TINY_CFG
-from utils.errors import ConfigError
+from utils.errors import ConfigError, DataError
 
 
 def test_defaults_keep_released_names():
@@ -238,3 +239,54 @@ def test_pipeline_device_ids_start_a_worker_per_device():
                            r'PIPELINE_DEVICE_IDS \[0, 1\] starts 2 workers, PIPELINE_JOBS is 3')):
         with pytest.raises(ConfigError, match=message):
             get_cfg(None, opts)
+
+
+LIST_DIR = os.path.join(ROOT, 'dataset', 'cityscapes_list')
+
+
+@pytest.mark.parametrize('source', ['gta', 'synthia'])
+def test_both_sources_read_the_same_cityscapes_splits(source):
+    cfg = get_cfg(os.path.join(ROOT, 'configs', f'{source}2cityscapes.yaml'))
+    assert labeled_list_of(cfg, 100) == os.path.join(LIST_DIR, 'train_labeled_100.txt')
+    assert labeled_list_of(cfg, 500, 2) == os.path.join(LIST_DIR, 'train_labeled_500_split2.txt')
+
+
+@pytest.mark.parametrize('script,required', [
+    ('train_teacher', ['--mix', 'region']),
+    ('distill', ['--teacher_rl', 'rl.ckpt', '--teacher_sl', 'sl.ckpt']),
+    ('self_train', [])])
+def test_every_script_with_a_budget_picks_a_split(script, required):
+    import importlib
+    args = importlib.import_module(script).parse_args(
+        required + ['--num_labeled', '200', '--split', '1'])
+    if script == 'self_train':  # several budgets and splits, read one at a time
+        args.num_labeled, args.split = args.num_labeled[0], args.split[0]
+    cfg = cfg_from_args(args)
+    assert cfg.DATA_LIST_TARGET_LABELED == os.path.join(LIST_DIR, 'train_labeled_200_split1.txt')
+
+
+def _labeled_args(argv):
+    parser = argparse.ArgumentParser()
+    add_config_args(parser, labeled_args=True)
+    return parser.parse_args(argv)
+
+
+@pytest.mark.parametrize('argv,error,needle', [
+    (['--split', '1'], ConfigError, '--split picks one of a budget'),
+    (['--labeled_list', 'x.txt', '--split', '0'], ConfigError, 'needs --num_labeled N'),
+    (['--num_labeled', '100', '--split', '3'], ConfigError, 'must be one of 0, 1, 2, got 3'),
+    (['--num_labeled', '300'], DataError, 'train_labeled_300.txt'),
+])
+def test_bad_split_or_budget_names_it(argv, error, needle):
+    with pytest.raises(error, match=needle):
+        cfg_from_args(_labeled_args(argv))
+
+
+def test_run_folders_tell_splits_and_seeds_apart():
+    default_seed = get_cfg().TRAIN.RANDOM_SEED
+    # the released split with the default seed keeps the folder runs were made in
+    assert run_folder_name('GTA', 100) == run_folder_name('gta', 100, 0, default_seed) \
+        == 'gta2cityscapes_100'
+    assert run_folder_name('SYNTHIA', 100, 1) == 'synthia2cityscapes_100_split1'
+    assert run_folder_name('GTA', 2975, 0, 7) == 'gta2cityscapes_2975_seed7'
+    assert run_folder_name('GTA', 100, 2, 1) == 'gta2cityscapes_100_split2_seed1'

@@ -1,4 +1,5 @@
 """The paper's experiments as commands: seed statistics, ..."""
+import json
 import os
 import sys
 
@@ -30,9 +31,54 @@ def test_seed_statistics_mean_std_and_paired_intervals():
     over_sl = entry['student_margin']['teacher_sl']      # -1.0, 0.5, 1.0: holds 0
     assert over_sl['low'] < 0 < over_sl['high']
     assert table['baselines']['target_only']['mean'] == pytest.approx(26.0)
-    text = seed_statistics.markdown(table, [1, 2, 3], 'mIoU-19')
+    runs = [(0, seed, res) for seed, res in zip((1, 2, 3), results)]
+    text = seed_statistics.markdown(table, runs, 'mIoU-19')
+    assert 'mean ± std over seeds 1, 2, 3' in text
     assert '| 1 | 29.50 ± 0.50 |' in text and '31.00 ± 1.00 |' in text
     assert f'| 1 | +1.50 [{1.5 - half:+.2f}, {1.5 + half:+.2f}] |' in text
+    assert '| 0 | 2 | 1 | 30.00 | 31.50 | 30.00 | 32.00 | 26.00 | 10.00 |' in text  # each run
+
+
+def test_seed_statistics_over_splits_and_seeds(tmp_path, monkeypatch):
+    """Splits x seeds: a run each, split K > 0 with --split K in a folder of its own (split 0
+    keeps seed_S), one table over all of them."""
+    calls = []
+
+    def fake_run_pipeline(pipeline_args, exp_dir, *opts):
+        calls.append((pipeline_args, os.path.basename(exp_dir), opts))
+        return fake_results(30.0 + len(calls), 29.0, 31.0, 25.0)
+
+    monkeypatch.setattr(seed_statistics, 'run_pipeline', fake_run_pipeline)
+    args = seed_statistics.parse_args(['--splits', '0', '2', '--seeds', '1234', '1',
+                                       '--exp_root', str(tmp_path), '--', '--num_labeled', '10'])
+    seed_statistics.main(args)
+    assert calls == [(['--num_labeled', '10'], 'seed_1234', ('TRAIN.RANDOM_SEED=1234',)),
+                     (['--num_labeled', '10'], 'seed_1', ('TRAIN.RANDOM_SEED=1',)),
+                     (['--num_labeled', '10', '--split', '2'], 'seed_1234_split2',
+                      ('TRAIN.RANDOM_SEED=1234',)),
+                     (['--num_labeled', '10', '--split', '2'], 'seed_1_split2',
+                      ('TRAIN.RANDOM_SEED=1',))]
+    table = json.loads((tmp_path / 'seeds.json').read_text())
+    assert table['rounds'][0]['student'] == pytest.approx(
+        {'mean': 32.5, 'std': np.std([31, 32, 33, 34], ddof=1), 'n': 4})
+    assert [(run['split'], run['seed']) for run in table['runs']] == [
+        (0, 1234), (0, 1), (2, 1234), (2, 1)]
+    text = (tmp_path / 'seeds.md').read_text()
+    assert 'mean ± std over splits 0, 2 x seeds 1234, 1' in text
+    assert '| 2 | 1 | 1 | 29.00 | 31.00 | 29.00 | 34.00 | 25.00 | 10.00 |' in text
+
+
+@pytest.mark.parametrize('argv,needle', [
+    (['--seeds', '1'], 'at least two runs'),
+    (['--seeds', '1', '1'], '--seeds: a value given twice'),
+    (['--seeds', '1', '--splits', '0', '3'], 'invalid choice: 3'),
+    (['--seeds', '1', '--splits', '0', '1', '--', '--labeled_list', 'x.txt'], '--num_labeled N'),
+    (['--seeds', '1', '2', '--', '--num_labeled', '10', '--split', '1'], '--split is set per run'),
+])
+def test_seed_statistics_bad_arguments(argv, needle, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        seed_statistics.parse_args(['--exp_root', 'x'] + argv)
+    assert exit_.value.code == 2 and needle in capsys.readouterr().err
 
 
 @pytest.mark.e2e

@@ -167,13 +167,14 @@ def test_rank_table(work):
 def test_msrun_two_nodes(work):
     lines = dry_run(work, 'run_distribute_train_ascend.sh', 'pipeline', 'exp.yaml', 'msrun',
                     '--nodes', '2', '--node_rank', '1', '--master_addr', '10.0.0.1',
-                    '--num_labeled', '100')
+                    '--num_labeled', '100', '--split', '1', '--exp_root', 'runs')
     assert len(lines) == 1
     line = lines[0]
     assert 'msrun --worker_num=16 --local_worker_num=8 ' in line
     for part in ('--node_rank=1', '--master_addr=10.0.0.1', '--master_port=8118',
                  f'--log_dir={work}/logs', '--join=True',
-                 'self_train.py --device Ascend', '--num_labeled 100'):
+                 'self_train.py --device Ascend', '--num_labeled 100 --split 1',
+                 f'--exp_root {work}/runs'):
         assert part in line
     assert '-u RANK_TABLE_FILE' in line and 'DEVICE_ID' not in line
 

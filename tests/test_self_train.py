@@ -57,6 +57,50 @@ def events(exp_dir):
         return json.load(f)['events']
 
 
+def test_a_run_for_each_budget_split_and_seed_as_one_set(tmp_path, monkeypatch):
+    """--num_labeled, --split and --seed with several values: one set of steps, a run for each
+    (budget, split, seed) in a folder of its own with its own D_T and TRAIN.RANDOM_SEED; the
+    released split with the config's seed keeps the folder name runs were made in."""
+    import self_train
+    ran = {}
+
+    def fake_run_steps(manifest, steps, *args):
+        ran['steps'] = [step.name for step in steps]
+        return {}
+
+    monkeypatch.setattr(self_train, 'run_steps', fake_run_steps)
+    monkeypatch.setattr(self_train, 'budget_table',
+                        lambda cfg, exp_dir, *rest: (os.path.basename(exp_dir),
+                                                     os.path.basename(
+                                                         cfg.DATA_LIST_TARGET_LABELED),
+                                                     cfg.TRAIN.RANDOM_SEED))
+    args = self_train.parse_args(['--cfg', TINY_CFG, '--num_labeled', '100', '200', '--split',
+                                  '0', '2', '--seed', '1234', '7', '--rounds', '1',
+                                  '--exp_root', str(tmp_path)])
+    tables = self_train.main(args)
+    assert tables[:4] == [
+        ('gta2cityscapes_100', 'train_labeled_100.txt', 1234),
+        ('gta2cityscapes_100_seed7', 'train_labeled_100.txt', 7),
+        ('gta2cityscapes_100_split2', 'train_labeled_100_split2.txt', 1234),
+        ('gta2cityscapes_100_split2_seed7', 'train_labeled_100_split2.txt', 7)]
+    assert len(tables) == 8 and tables[7][0] == 'gta2cityscapes_200_split2_seed7'
+    assert sorted(os.listdir(tmp_path)) == sorted(folder for folder, _, _ in tables)
+    students = [name for name in ran['steps'] if name.endswith('round1/student')]
+    assert students == [f'{folder}/round1/student' for folder, _, _ in tables]
+
+
+@pytest.mark.parametrize('argv,needle', [
+    (['--split', '1', '1', '--num_labeled', '100'], '--split: a value given twice (1 1)'),
+    (['--seed', '3', '3'], '--seed: a value given twice (3 3)'),
+    (['--num_labeled', '100', '--split', '0', '1', '--exp_dir', 'x'],
+     "--exp_dir is one run's folder"),
+])
+def test_several_runs_refused_before_any_work(tmp_path, argv, needle):
+    result = run_script('self_train.py', '--cfg', TINY_CFG, *argv, '--exp_root', tmp_path)
+    one_line_error(result, needle)
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.e2e
 def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
     exp = tmp_path / 'exp'
