@@ -17,8 +17,8 @@ import os
 import yaml
 from easydict import EasyDict
 
-from dataset.subsets import SPLIT_SEEDS, split_filename
 from utils.errors import ConfigError, DataError
+from utils.labeled_lists import SPLIT_SEEDS, split_filename
 from utils.serialization import dump_cfg, to_plain  # noqa: F401 (config.dump_cfg, config.to_plain)
 
 PROJECT_ROOT = os.path.dirname(os.path.abspath(__file__))

@@ -19,9 +19,8 @@ import random
 
 from dataset.base_dataset import read_list, write_list
 from utils.errors import DataError, run_cli
-
-DEFAULT_SEED = 1234  # the released config's seed
-SPLIT_SEEDS = (DEFAULT_SEED, 1, 2)  # split K is the draw of seed SPLIT_SEEDS[K]
+from utils.labeled_lists import (DEFAULT_SEED, SPLIT_SEEDS,  # noqa: F401 (dataset.subsets.*)
+                                 split_filename, subset_filename)
 
 
 def labeled_subset(train_list_lines, num_labeled, seed=DEFAULT_SEED):
@@ -39,24 +38,6 @@ def unlabeled_pool(train_lines, labeled_lines, exclude_labeled=False):
         return list(train_lines)
     labeled = set(labeled_lines)
     return [line for line in train_lines if line not in labeled]
-
-
-def subset_filename(num_labeled, seed=DEFAULT_SEED):
-    """`train_labeled_{N}.txt` for split 0 (the released seed), `train_labeled_{N}_split{K}.txt`
-    for split K's seed, `train_labeled_{N}_seed{S}.txt` for any other seed."""
-    if seed in SPLIT_SEEDS:
-        split = SPLIT_SEEDS.index(seed)
-        suffix = f"_split{split}" if split else ""
-    else:
-        suffix = f"_seed{seed}"
-    return f"train_labeled_{num_labeled}{suffix}.txt"
-
-
-def split_filename(num_labeled, split):
-    """The list file of split K of a budget (K = 0 the released draw)."""
-    if not 0 <= split < len(SPLIT_SEEDS):
-        raise ValueError(f"split must be in [0, {len(SPLIT_SEEDS) - 1}], got {split}")
-    return subset_filename(num_labeled, SPLIT_SEEDS[split])
 
 
 def parse_args(argv=None):
