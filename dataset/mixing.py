@@ -1,15 +1,24 @@
-"""Region-level domain mixing (DDM stage 1a).
+"""Domain mixing of a labeled source image into a labeled target image.
 
-A rectangle of a labeled source image (and its label) is pasted into the same place of a
-labeled target image (and its label): x = M * x_t + (1 - M) * x_s, y likewise, with the
-binary mask M equal to 0 inside the box (DDM, eq. for region-level mixing).
+Region-level (DDM stage 1a): a rectangle of the source image (and its label) is pasted into
+the same place of the target image (and its label): x = M * x_t + (1 - M) * x_s, y likewise,
+with the binary mask M equal to 0 inside the box (DDM, eq. for region-level mixing). The paper
+does not give the box distribution; we use CutMix's (Yun et al., ICCV 2019) and make its area
+range configurable.
 
-The paper does not give the box distribution; we use CutMix's (Yun et al., ICCV 2019) and
-make its area range configurable. Images are HWC uint8 RGB arrays, labels HxW uint8 train
-ids (255 = ignore). All randomness comes from the `numpy.random.Generator` passed in, so the
-data pipeline can seed it per step and a resumed run redraws the same boxes.
+Class-level (beyond the paper): ClassMix (Olsson et al., WACV 2021), as DACS (Tranheden et
+al., WACV 2021) mixes across domains: the source pixels of half of the classes present in the
+source label are pasted into the target.
+
+Images are HWC uint8 RGB arrays, labels HxW uint8 train ids (255 = ignore). All randomness
+comes from the `numpy.random.Generator` passed in, so the data pipeline can seed it per step
+and a resumed run redraws the same boxes and classes.
 """
 import math
+
+import numpy as np
+
+IGNORE_LABEL = 255
 
 
 def sample_area_fraction(rng, area_range=(0.0, 1.0)):
@@ -63,17 +72,21 @@ def random_crop(rng, image, label, size_hw):
     return image[y0:y0 + crop_h, x0:x0 + crop_w], label[y0:y0 + crop_h, x0:x0 + crop_w]
 
 
+def _check_pair(src_img, src_lbl, trg_img, trg_lbl):
+    if src_img.shape != trg_img.shape or src_lbl.shape != trg_lbl.shape:
+        raise ValueError(f"source image {src_img.shape} / label {src_lbl.shape} must match "
+                         f"target image {trg_img.shape} / label {trg_lbl.shape}")
+    if trg_lbl.shape[:2] != trg_img.shape[:2]:
+        raise ValueError(f"label {trg_lbl.shape} does not fit image {trg_img.shape}")
+
+
 def region_mix(src_img, src_lbl, trg_img, trg_lbl, box):
     """Paste `box` = (y0, y1, x0, x1) of the source into the same place of the target.
 
     x = M * x_t + (1 - M) * x_s with M = 0 inside the box, and the same for the labels.
     Returns new arrays; the inputs are not modified.
     """
-    if src_img.shape != trg_img.shape or src_lbl.shape != trg_lbl.shape:
-        raise ValueError(f"source image {src_img.shape} / label {src_lbl.shape} must match "
-                         f"target image {trg_img.shape} / label {trg_lbl.shape}")
-    if trg_lbl.shape[:2] != trg_img.shape[:2]:
-        raise ValueError(f"label {trg_lbl.shape} does not fit image {trg_img.shape}")
+    _check_pair(src_img, src_lbl, trg_img, trg_lbl)
     y0, y1, x0, x1 = box
     height, width = trg_img.shape[:2]
     if not (0 <= y0 <= y1 <= height and 0 <= x0 <= x1 <= width):
@@ -82,6 +95,24 @@ def region_mix(src_img, src_lbl, trg_img, trg_lbl, box):
     img[y0:y1, x0:x1] = src_img[y0:y1, x0:x1]
     lbl[y0:y1, x0:x1] = src_lbl[y0:y1, x0:x1]
     return img, lbl
+
+
+def half_of_the_classes(rng, src_lbl):
+    """ClassMix's draw: half of the classes present in the source label (rounded up, the
+    ignore label never), in a random order."""
+    present = np.unique(src_lbl)
+    present = present[present != IGNORE_LABEL]
+    return rng.permutation(present)[:(len(present) + 1) // 2]
+
+
+def class_mix(src_img, src_lbl, trg_img, trg_lbl, classes):
+    """Paste the source pixels labeled as one of `classes` into the same places of the
+    target: x = M * x_s + (1 - M) * x_t with M = 1 where the source label is in `classes`, the
+    same for the labels. Returns new arrays and M."""
+    _check_pair(src_img, src_lbl, trg_img, trg_lbl)
+    mask = np.isin(src_lbl, classes)
+    return (np.where(mask[..., None], src_img, trg_img), np.where(mask, src_lbl, trg_lbl),
+            mask)
 
 
 def region_mix_pair(rng, src_img, src_lbl, trg_img, trg_lbl, area_range=(0.0, 1.0)):
@@ -95,3 +126,12 @@ def region_mix_pair(rng, src_img, src_lbl, trg_img, trg_lbl, area_range=(0.0, 1.
     box = cutmix_box(rng, size_hw[0], size_hw[1], area_range)
     img, lbl = region_mix(src_img, src_lbl, trg_img, trg_lbl, box)
     return img, lbl, box
+
+
+def class_mix_pair(rng, src_img, src_lbl, trg_img, trg_lbl):
+    """The class-level mix's input: crop the source to the target size, draw half of its
+    classes, mix. Returns (mixed image, mixed label, the classes pasted)."""
+    src_img, src_lbl = random_crop(rng, src_img, src_lbl, trg_img.shape[:2])
+    classes = half_of_the_classes(rng, src_lbl)
+    img, lbl, _ = class_mix(src_img, src_lbl, trg_img, trg_lbl, classes)
+    return img, lbl, classes

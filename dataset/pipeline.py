@@ -18,7 +18,7 @@ import numpy as np
 
 from dataset.base_dataset import resize_image, to_network_input
 from dataset.color_transfer import lab_stats, match_lab_stats
-from dataset.mixing import region_mix_pair
+from dataset.mixing import class_mix_pair, region_mix_pair
 from utils.errors import DataError
 
 EVAL_COLUMNS = ['image', 'label', 'index']
@@ -225,10 +225,21 @@ def labeled_sample(rng, items, mean, stream='target'):
 @columns('image', 'label')
 def region_mixed_sample(rng, items, mean, color_transfer, source_size, area_range):
     """Stage 1a: a box of the (colour-transferred, cropped) source pasted into the target."""
+    return _mixed_sample(rng, items, mean, color_transfer, source_size,
+                         functools.partial(region_mix_pair, area_range=area_range))
+
+
+@columns('image', 'label')
+def class_mixed_sample(rng, items, mean, color_transfer, source_size):
+    """ClassMix: the (colour-transferred, cropped) source's pixels of half of its classes
+    pasted into the target."""
+    return _mixed_sample(rng, items, mean, color_transfer, source_size, class_mix_pair)
+
+
+def _mixed_sample(rng, items, mean, color_transfer, source_size, mix_pair):
     source_image, source_label = _source_image(items, color_transfer, source_size)
     target_image, target_label = items['target']
-    image, label, _ = region_mix_pair(rng, source_image, source_label, target_image,
-                                      target_label, area_range)
+    image, label, _ = mix_pair(rng, source_image, source_label, target_image, target_label)
     return to_network_input(image, mean), label.astype(np.int32)
 
 

@@ -1,9 +1,10 @@
-"""Region-level mixing: box distribution, crop alignment, and the paste itself."""
+"""Region-level mixing (box distribution, crop alignment, the paste itself) and class-level
+mixing (ClassMix's half of the source's classes)."""
 import numpy as np
 import pytest
 
-from dataset.mixing import (cutmix_box, random_crop, region_mix, region_mix_pair,
-                            sample_area_fraction)
+from dataset.mixing import (class_mix, class_mix_pair, cutmix_box, half_of_the_classes,
+                            random_crop, region_mix, region_mix_pair, sample_area_fraction)
 
 
 def coordinate_pair(height, width):
@@ -132,3 +133,50 @@ def test_region_mix_pair_is_reproducible_from_the_seed():
     second = region_mix_pair(np.random.default_rng(5), src_img, src_lbl, trg_img, trg_lbl)
     assert first[2] == second[2]
     np.testing.assert_array_equal(first[0], second[0])
+
+
+# ---- class-level mixing (ClassMix) ------------------------------------------------------
+
+def test_half_of_the_present_classes_rounded_up_never_the_ignore_label():
+    label = np.array([[0, 0, 3, 255], [5, 5, 7, 255]], np.uint8)  # classes 0, 3, 5, 7
+    drawn = [tuple(sorted(half_of_the_classes(np.random.default_rng(s), label)))
+             for s in range(200)]
+    assert all(len(d) == 2 and set(d) <= {0, 3, 5, 7} for d in drawn)
+    assert len(set(drawn)) == 6   # every pair of the four classes gets drawn
+    odd = np.array([[1, 2, 4]], np.uint8)
+    assert len(half_of_the_classes(np.random.default_rng(0), odd)) == 2
+    assert len(half_of_the_classes(np.random.default_rng(0), np.full((2, 2), 255, np.uint8))) == 0
+
+
+def test_class_mix_pastes_exactly_the_chosen_classes_pixels():
+    rng = np.random.default_rng(3)
+    src_img = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    trg_img = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    src_lbl = rng.integers(0, 4, (6, 8)).astype(np.uint8)
+    src_lbl[0, 0] = 255
+    trg_lbl = np.full((6, 8), 9, np.uint8)
+    img, lbl, mask = class_mix(src_img, src_lbl, trg_img, trg_lbl, np.array([1, 3]))
+    chosen = (src_lbl == 1) | (src_lbl == 3)
+    np.testing.assert_array_equal(mask, chosen)
+    np.testing.assert_array_equal(img[chosen], src_img[chosen])
+    np.testing.assert_array_equal(img[~chosen], trg_img[~chosen])
+    np.testing.assert_array_equal(lbl, np.where(chosen, src_lbl, 9))
+    assert trg_lbl.max() == 9 and (trg_img != img).any()  # the inputs stay as they were
+    with pytest.raises(ValueError, match="must match"):
+        class_mix(src_img[:5], src_lbl[:5], trg_img, trg_lbl, [1])
+
+
+def test_class_mix_pair_crops_the_source_and_replays_from_the_seed():
+    src_img, src_lbl = coordinate_pair(12, 20)
+    trg_img = np.zeros((6, 8, 3), np.uint8)
+    trg_lbl = np.full((6, 8), 200, np.uint8)
+    first = class_mix_pair(np.random.default_rng(5), src_img, src_lbl, trg_img, trg_lbl)
+    again = class_mix_pair(np.random.default_rng(5), src_img, src_lbl, trg_img, trg_lbl)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    img, lbl, classes = first
+    pasted = lbl != 200
+    assert pasted.any() and set(np.unique(lbl[pasted])) == set(classes)
+    # a pasted pixel carries its source coordinates: the crop moved image and label together
+    ys, xs = img[..., 0][pasted].astype(int), img[..., 1][pasted].astype(int)
+    np.testing.assert_array_equal(lbl[pasted], (ys * 31 + xs) % 19)
