@@ -95,7 +95,10 @@ _C.TRAIN.LAMBDA_CE = 1.0
 _C.TRAIN.KL_T = 10.0                   # distillation temperature, as released (docs/DEMO.md: T = 1, 10)
 _C.TRAIN.KL_T_SQUARED = True           # the KL times T² (Hinton et al.); unreleased, measured in docs/DEMO.md
 _C.TRAIN.KL_RESOLUTION = 'logits'      # distillation KL on the logits' 1/8 grid | input (upsampled, as CE)
-_C.TRAIN.STUDENT_INIT = 'imagenet'     # the student starts from RESTORE_FROM | teacher_rl | teacher_sl
+_C.TRAIN.TEACHERS = ['region', 'sample']  # a round's teachers, by their mixing (train_teacher.py:
+                                       # MIXINGS; the paper's two, or with 'class', ClassMix)
+_C.TRAIN.STUDENT_INIT = 'imagenet'     # the student starts from RESTORE_FROM | a teacher's stage
+                                       # (train_teacher.py: MIXINGS)
 _C.TRAIN.ROUND_INIT = 'imagenet'       # each round starts from RESTORE_FROM | previous (round r-1)
 _C.TRAIN.SOURCE_PRETRAINING = False    # self_train.py: a source-only model first, and every model
                                        # starts from it (stands in for ImageNet weights: CPU demo)
@@ -124,7 +127,6 @@ CHOICES = {
     'TRAIN.AMP_LEVEL': ('auto', 'O0', 'O2', 'O3'),
     'TRAIN.JIT_STEP': ('auto', 'on', 'off'),
     'TRAIN.KL_RESOLUTION': ('logits', 'input'),
-    'TRAIN.STUDENT_INIT': ('imagenet', 'teacher_rl', 'teacher_sl'),
     'TRAIN.ROUND_INIT': ('imagenet', 'previous'),
     'TRAIN.KL_T_SQUARED': (True, False),
     'CPU_PIN': (True, False),
@@ -160,6 +162,8 @@ RANGES = {
     'TRAIN.LOG_EVERY': _POSITIVE,
     'TRAIN.MIX_AREA_RANGE': (lambda v: 0 <= v[0] <= v[1] <= 1, '[a, b] with 0 <= a <= b <= 1'),
     'TRAIN.KL_T': _POSITIVE,
+    'TRAIN.TEACHERS': (lambda v: len(v) >= 1 and len(set(v)) == len(v),
+                       'one or more distinct mixings'),
     'TRAIN.LABELED_SHARE': (lambda v: 0 <= v <= 1, 'in [0, 1]'),
     'TRAIN.PSEUDO_PORTION': _FRACTION,
     'TRAIN.PSEUDO_THRESHOLD_CAP': _FRACTION,
@@ -285,9 +289,10 @@ def _coerce(value, default, name, source):
         value = float(value) if ok else value
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, list):  # any length
+    elif isinstance(default, list):  # any length, of the default's items' type (ints if none)
+        kind = type(default[0]) if default else int
         ok = isinstance(value, (list, tuple)) and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value)
+            isinstance(v, kind) and not isinstance(v, bool) for v in value)
         value = list(value) if ok else value
     elif isinstance(default, tuple):
         ok = isinstance(value, (list, tuple)) and len(value) == len(default) and all(
@@ -307,7 +312,8 @@ def _describe(default):
     if isinstance(default, tuple):
         return f'a list of {len(default)} numbers'
     if isinstance(default, list):
-        return 'a list of whole numbers'
+        return 'a list of names' if default and isinstance(default[0], str) else \
+            'a list of whole numbers'
     return type(default).__name__
 
 

@@ -3,6 +3,8 @@
     python distill.py --cfg configs/gta2cityscapes.yaml \
         --teacher_rl experiments/teacher_rl/final.ckpt \
         --teacher_sl experiments/teacher_sl/final.ckpt
+    python distill.py --cfg ... --teachers RL.ckpt SL.ckpt CL.ckpt \
+        --opts "TRAIN.TEACHERS=[region,sample,class]"
 
 loss = λ_kl · KL(mean of the teachers' softmax ‖ student softmax) on an unlabeled target image
      + λ_ce · CE(student, label) on a labeled target image; both heads, weighted 1.0 / 0.1 as in
@@ -16,6 +18,7 @@ import os
 
 from config import add_config_args, cfg_from_args
 from dataset import pipeline
+from dataset.pipeline import MIXINGS, round_teachers
 from dataset.build import target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
 from engine.trainer import (LossPart, Trainer, compiled_step_key, new_net, start_process,
@@ -23,15 +26,18 @@ from engine.trainer import (LossPart, Trainer, compiled_step_key, new_net, start
 from net.deeplabv2_mindspore import upsample
 from net.loss import kl_distill, seg_loss
 from net.predict import ensemble_prob, load_model
-from utils.errors import run_cli
+from utils.errors import ConfigError, run_cli
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--teacher_rl', required=True, help='region-level teacher checkpoint')
-    parser.add_argument('--teacher_sl', required=True, help='sample-level teacher checkpoint')
+    parser.add_argument('--teachers', nargs='+', default=None, metavar='CKPT',
+                        help="the round's teachers' checkpoints, in TRAIN.TEACHERS' order")
+    # The paper's two teachers, by name (TRAIN.TEACHERS region, sample).
+    parser.add_argument('--teacher_rl', help='region-level teacher checkpoint')
+    parser.add_argument('--teacher_sl', help='sample-level teacher checkpoint')
     parser.add_argument('--student_init', default=None,
-                        choices=('imagenet', 'teacher_rl', 'teacher_sl'),
+                        choices=('imagenet', *(m.stage for m in MIXINGS.values())),
                         help='imagenet = cfg.TRAIN.RESTORE_FROM, or a teacher\'s weights '
                              '(default: cfg.TRAIN.STUDENT_INIT)')
     parser.add_argument('--out_dir', default=None, help='default: EXP_ROOT/student')
@@ -77,39 +83,63 @@ def main(args):
     cfg = cfg_from_args(args)
     out_dir = args.out_dir or os.path.join(cfg.EXP_ROOT, 'student')
     cfg.TRAIN.STUDENT_INIT = args.student_init or cfg.TRAIN.STUDENT_INIT
-    return train(cfg, args.teacher_rl, args.teacher_sl, out_dir)
+    return train(cfg, teachers_of(cfg, args), out_dir)
 
 
-def student_init_of(cfg, teacher_rl, teacher_sl):
-    return {'imagenet': cfg.TRAIN.RESTORE_FROM, 'teacher_rl': teacher_rl,
-            'teacher_sl': teacher_sl}[cfg.TRAIN.STUDENT_INIT]
+def teachers_of(cfg, args):
+    """{teacher stage: checkpoint} of the command line: --teachers in TRAIN.TEACHERS' order, or
+    the paper's two as --teacher_rl and --teacher_sl."""
+    stages = [mixing.stage for mixing in round_teachers(cfg).values()]
+    if args.teachers:
+        if len(args.teachers) != len(stages):
+            raise ConfigError(f'--teachers: {len(args.teachers)} checkpoints for the '
+                              f'{len(stages)} teachers of TRAIN.TEACHERS '
+                              f'({", ".join(cfg.TRAIN.TEACHERS)})')
+        return dict(zip(stages, args.teachers))
+    named = {MIXINGS['region'].stage: args.teacher_rl, MIXINGS['sample'].stage: args.teacher_sl}
+    if list(named) != stages or None in named.values():
+        raise ConfigError(f'the student needs the teachers of TRAIN.TEACHERS '
+                          f'({", ".join(cfg.TRAIN.TEACHERS)}): --teachers CKPT ... in that '
+                          f'order, or for the paper\'s two, --teacher_rl CKPT --teacher_sl CKPT')
+    return named
 
 
-def stage_trainer(cfg, teacher_rl, teacher_sl, out_dir=None):
-    """The stage's data, teachers, student and loop (teachers None: untrained ones; out_dir
-    None: a trainer that only compiles)."""
+def student_init_of(cfg, teachers):
+    """The student's initial weights: RESTORE_FROM, or a teacher's (TRAIN.STUDENT_INIT)."""
+    choices = {'imagenet': cfg.TRAIN.RESTORE_FROM, **teachers}
+    if cfg.TRAIN.STUDENT_INIT not in choices:
+        raise ConfigError(f'TRAIN.STUDENT_INIT must be one of {", ".join(choices)} (the '
+                          f'round\'s teachers), got {cfg.TRAIN.STUDENT_INIT!r}')
+    return choices[cfg.TRAIN.STUDENT_INIT]
+
+
+def stage_trainer(cfg, teachers, out_dir=None):
+    """The stage's data, teachers ({stage: checkpoint}, None: untrained ones), student and
+    loop (out_dir None: a trainer that only compiles)."""
     streams = {'target': target_labeled_dataset(cfg),
                'unlabeled': target_unlabeled_dataset(cfg)}
     build = functools.partial(pipeline.distill_sample, mean=cfg.TRAIN.IMG_MEAN)
-    teachers = [load_model(cfg, teacher_rl, frozen_as='teacher_rl'),
-                load_model(cfg, teacher_sl, frozen_as='teacher_sl')]
-    student = new_net(cfg, student_init_of(cfg, teacher_rl, teacher_sl))
-    return Trainer(cfg, student, distill_loss(student, teachers, cfg), streams, build, out_dir,
-                   'student', frozen=teachers, reuse_key=compiled_step_key(cfg, 'student'))
+    frozen = [load_model(cfg, checkpoint, frozen_as=stage)
+              for stage, checkpoint in teachers.items()]
+    student = new_net(cfg, student_init_of(cfg, teachers))
+    return Trainer(cfg, student, distill_loss(student, frozen, cfg), streams, build, out_dir,
+                   'student', frozen=frozen, reuse_key=compiled_step_key(cfg, 'student'))
 
 
-def train(cfg, teacher_rl, teacher_sl, out_dir):
-    """Distil both teachers into a student that starts from cfg.TRAIN.RESTORE_FROM ('' =
-    random) or, as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
+def train(cfg, teachers, out_dir):
+    """Distil the teachers ({stage: checkpoint}) into a student that starts from
+    cfg.TRAIN.RESTORE_FROM ('' = random) or, as cfg.TRAIN.STUDENT_INIT says, from a
+    teacher."""
     start_process(cfg)
-    settings = run_settings(cfg, teacher_rl=teacher_rl, teacher_sl=teacher_sl,
-                            student_init=student_init_of(cfg, teacher_rl, teacher_sl))
+    settings = run_settings(cfg, **teachers, student_init=student_init_of(cfg, teachers))
     # The folder first: an unusable one fails before the data sets are read.
     with RunDir(out_dir, 'student', settings, dataset_roots(cfg)):
-        trainer = stage_trainer(cfg, teacher_rl, teacher_sl, out_dir)
-        if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,
-                                                                   shallow=False):
-            print(f'warning: both teachers are {teacher_rl}: the ensemble is one teacher')
+        trainer = stage_trainer(cfg, teachers, out_dir)
+        paths = list(teachers.values())
+        for i, a in enumerate(paths):
+            for b in paths[i + 1:]:
+                if os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False):
+                    print(f'warning: two teachers are {a}: the ensemble weighs it twice')
         return trainer.run()
 
 
@@ -117,7 +147,8 @@ def compile_ahead(cfg):
     """Compile the stage's step in this process before the teachers exist: `train` of the
     same settings in this process then starts training at once (engine/schedule.py)."""
     start_process(cfg)
-    stage_trainer(without_inputs(cfg), None, None).compile()
+    stage_trainer(without_inputs(cfg), dict.fromkeys(
+        mixing.stage for mixing in round_teachers(cfg).values()), None).compile()
 
 
 if __name__ == '__main__':

@@ -32,6 +32,7 @@ import train_teacher
 from config import add_config_args, cfg_from_args, get_cfg, merge_into, run_folder_name
 from dataset.base_dataset import read_list
 from dataset.build import target_unlabeled_dataset
+from dataset.pipeline import round_teachers
 from engine.manifest import Manifest, ManifestSet, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
@@ -47,11 +48,25 @@ from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
 from utils.serialization import atomic_write_json, atomic_write_text
 
-MODELS = ('teacher_rl', 'teacher_sl', 'student')
-# The per-round table: each trained model, and the teachers' ensemble the student learns from
-# (evaluated, not trained: it shows what the distillation could reach).
-COLUMNS = {'teacher_rl': 'region-level teacher', 'teacher_sl': 'sample-level teacher',
-           'ensemble': "teachers' ensemble", 'student': 'student'}
+
+
+def columns(cfg):
+    """The per-round table's columns, {key: title}: each teacher of TRAIN.TEACHERS, their
+    ensemble the student learns from (evaluated, not trained: it shows what the distillation
+    could reach), and the student."""
+    return {**{mixing.stage: mixing.title for mixing in round_teachers(cfg).values()},
+            'ensemble': "teachers' ensemble", 'student': 'student'}
+
+
+def table_columns(results):
+    """The columns of a results.json's per-round table (one written before they were
+    recorded: the paper's two teachers')."""
+    return results.get('columns') or columns(get_cfg())
+
+
+def trained_models(cfg):
+    """The stages a round trains: its teachers, then the student."""
+    return [mixing.stage for mixing in round_teachers(cfg).values()] + ['student']
 
 
 def parse_args(argv=None):
@@ -183,36 +198,36 @@ def round_steps(cfg, exp_dir, r, rounds, start):
     def model_dir(model):
         return os.path.join(round_dir, model)
 
-    ckpt = {m: passed_on(cfg, model_dir(m)) for m in MODELS}
-    steps = []
-    for model, mix, images in (('teacher_rl', 'region', 1), ('teacher_sl', 'sample', 2)):
-        init, needs = init_from(model)
+    ckpt = {m: passed_on(cfg, model_dir(m)) for m in trained_models(cfg)}
+    steps, teachers = [], {}
+    for mix, mixing in round_teachers(cfg).items():
+        init, needs = init_from(mixing.stage)
         step_cfg = round_cfg(cfg, prev_dir, init)
+        teachers[mixing.stage] = f'round{r}/{mixing.stage}'
         steps.append(training_step(
-            step_cfg, f'round{r}/{model}', model_dir(model), model,
-            functools.partial(train_teacher.train, step_cfg, mix, model_dir(model)),
+            step_cfg, teachers[mixing.stage], model_dir(mixing.stage), mixing.stage,
+            functools.partial(train_teacher.train, step_cfg, mix, model_dir(mixing.stage)),
             functools.partial(train_teacher.compile_ahead, step_cfg, mix),
-            before + needs, images))
+            before + needs, len(mixing.images)))
     init, needs = init_from('student')
     step_cfg = round_cfg(cfg, prev_dir, init)
-    teachers = [f'round{r}/teacher_rl', f'round{r}/teacher_sl']
+    teacher_ckpts = {stage: ckpt[stage] for stage in teachers}
+    distill.student_init_of(step_cfg, teacher_ckpts)  # a bad TRAIN.STUDENT_INIT fails now
     steps.append(training_step(
         step_cfg, f'round{r}/student', model_dir('student'), 'student',
-        functools.partial(distill.train, step_cfg, ckpt['teacher_rl'], ckpt['teacher_sl'],
-                          model_dir('student')),
-        functools.partial(distill.compile_ahead, step_cfg), before + needs + teachers, 2))
-    evaluated = {'teacher_rl': (os.path.join(round_dir, 'teacher_rl', 'final.ckpt'),
-                                teachers[:1]),
-                 'teacher_sl': (os.path.join(round_dir, 'teacher_sl', 'final.ckpt'),
-                                teachers[1:]),
-                 'ensemble': ([ckpt['teacher_rl'], ckpt['teacher_sl']], teachers),
+        functools.partial(distill.train, step_cfg, teacher_ckpts, model_dir('student')),
+        functools.partial(distill.compile_ahead, step_cfg),
+        before + needs + list(teachers.values()), 2))
+    evaluated = {**{stage: (os.path.join(round_dir, stage, 'final.ckpt'), [step])
+                    for stage, step in teachers.items()},
+                 'ensemble': (list(teacher_ckpts.values()), list(teachers.values())),
                  'student': (os.path.join(round_dir, 'student', 'final.ckpt'),
                              [f'round{r}/student'])}
-    for column in COLUMNS:
+    for column in columns(cfg):
         checkpoint, needs = evaluated[column]
         steps.append(eval_step(cfg, f'round{r}/eval_{column}', checkpoint,
                                os.path.join(round_dir, f'eval_{column}.json'), needs,
-                               save_pred=column in MODELS))
+                               save_pred=column != 'ensemble'))
     if r < rounds:  # the last round's pseudo labels would feed no one
         pseudo_dir = os.path.join(round_dir, 'pseudo')
         steps.append(Step(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
@@ -225,8 +240,8 @@ def round_scores(cfg, results, exp_dir, r):
     """{column: primary mIoU} of round r and, for each trained model validated during
     training, {model_best: {'mIoU', 'iteration'}}."""
     scores = {column: primary_score(cfg, results.get(f'round{r}/eval_{column}'))
-              for column in COLUMNS}
-    for model in MODELS:
+              for column in columns(cfg)}
+    for model in trained_models(cfg):
         scores[f'{model}_best'] = best_snapshot(os.path.join(exp_dir, f'round{r}', model))
     return scores
 
@@ -284,16 +299,17 @@ def table_cell(row, column):
 
 
 def write_table(exp_dir, rows, cfg, baselines=None):
-    """The per-round table (both teachers, their ensemble and the student; final checkpoints,
+    """The per-round table (the teachers, their ensemble and the student; final checkpoints,
     and the best snapshots on val when validated) as Markdown, JSON and a chart."""
     metric = primary_metric(cfg.NUM_CLASSES)
-    lines = ['| round | ' + ' | '.join(COLUMNS.values()) + ' |',
-             '|---' * (len(COLUMNS) + 1) + '|']
+    table = columns(cfg)
+    lines = ['| round | ' + ' | '.join(table.values()) + ' |',
+             '|---' * (len(table) + 1) + '|']
     for row in rows:
-        lines.append(f"| {row['round']} | " + ' | '.join(table_cell(row, c) for c in COLUMNS)
+        lines.append(f"| {row['round']} | " + ' | '.join(table_cell(row, c) for c in table)
                      + ' |')
     for name, score in (baselines or {}).items():
-        lines.append(f"| {name.replace('_', '-')} baseline |" + ' |' * (len(COLUMNS) - 1)
+        lines.append(f"| {name.replace('_', '-')} baseline |" + ' |' * (len(table) - 1)
                      + f' {score:.2f} |')
     passed = ('Each step used the best snapshot on val (TRAIN.PASS_ON best).\n'
               if cfg.TRAIN.PASS_ON == 'best' else '')
@@ -301,8 +317,9 @@ def write_table(exp_dir, rows, cfg, baselines=None):
             + '\n'.join(lines) + '\n' + passed)
     atomic_write_text(os.path.join(exp_dir, 'results.md'), text)
     atomic_write_json(os.path.join(exp_dir, 'results.json'),
-                      {'metric': metric, 'rounds': rows, 'baselines': baselines or {}})
-    miou_per_round_chart(rows, os.path.join(exp_dir, 'results.png'))
+                      {'metric': metric, 'columns': table, 'rounds': rows,
+                       'baselines': baselines or {}})
+    miou_per_round_chart(rows, os.path.join(exp_dir, 'results.png'), table)
     print(text)
     return text
 

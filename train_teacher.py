@@ -5,6 +5,8 @@
 
 --mix region: CE on a box of a source image pasted into a labeled target image (labels too).
 --mix sample: CE(source) + CE(target) on one source and one labeled target image per step.
+--mix class: CE on a source image's pixels of half of its classes pasted into a labeled target
+image (ClassMix, beyond the paper).
 --mix target / --mix source: CE on labeled target (or source) images alone: the baselines.
 """
 import argparse
@@ -13,6 +15,7 @@ import os
 
 from config import add_config_args, cfg_from_args
 from dataset import pipeline
+from dataset.pipeline import MIXINGS
 from dataset.build import source_dataset, target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
 from engine.trainer import (LossPart, Trainer, compiled_step_key, new_net, start_process,
@@ -20,17 +23,19 @@ from engine.trainer import (LossPart, Trainer, compiled_step_key, new_net, start
 from net.loss import seg_loss
 from utils.errors import run_cli
 
-# The stage (checkpoint, folder, chart and table name) each mix trains.
-STAGES = {'region': 'teacher_rl', 'sample': 'teacher_sl', 'target': 'target_only',
-          'source': 'source_only'}
+
+# The baselines: one domain's labeled images alone.
+BASELINES = {'target': 'target_only', 'source': 'source_only'}
+# The stage (checkpoint, folder, chart and table name) each --mix trains.
+STAGES = {**{mix: mixing.stage for mix, mixing in MIXINGS.items()}, **BASELINES}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--mix', choices=sorted(STAGES), required=True)
     parser.add_argument('--out_dir', default=None,
-                        help='default: EXP_ROOT/teacher_rl, teacher_sl, target_only or '
-                             'source_only')
+                        help='default: EXP_ROOT/STAGE, the stage of the mix (' +
+                             ', '.join(f'{mix}: {stage}' for mix, stage in STAGES.items()) + ')')
     parser.add_argument('--restore_from', default=None,
                         help="initial weights (default: cfg.TRAIN.RESTORE_FROM; '' = random)")
     add_config_args(parser, labeled_args=True)
@@ -40,43 +45,35 @@ def parse_args(argv=None):
 def data_streams(cfg, mix):
     """The streams a step of `mix` draws from, and how a step's sample is built from them."""
     mean = cfg.TRAIN.IMG_MEAN
-    streams = {}
-    if mix in ('region', 'sample', 'source'):
-        streams['source'] = source_dataset(cfg)
-    if mix in ('region', 'sample', 'target'):
-        streams['target'] = target_labeled_dataset(cfg)
-    transfer = cfg.TRAIN.COLOR_TRANSFER and mix in ('region', 'sample')
+    if mix in BASELINES:
+        stream = mix  # 'target' | 'source'
+        dataset = target_labeled_dataset(cfg) if mix == 'target' else source_dataset(cfg)
+        return {stream: dataset}, functools.partial(pipeline.labeled_sample, mean=mean,
+                                                   stream=stream)
+    streams = {'source': source_dataset(cfg), 'target': target_labeled_dataset(cfg)}
+    transfer = cfg.TRAIN.COLOR_TRANSFER
     if transfer:
         # As released, colour transfer works at the images' native sizes; the build resizes.
         streams['source'] = pipeline.NativeSizeImages(streams['source'])
         streams['reference'] = pipeline.ColorReferences(target_unlabeled_dataset(cfg))
-    source_size = cfg.TRAIN.INPUT_SIZE_SOURCE
-    build = {'region': functools.partial(pipeline.region_mixed_sample, mean=mean,
-                                         color_transfer=transfer, source_size=source_size,
-                                         area_range=cfg.TRAIN.MIX_AREA_RANGE),
-             'sample': functools.partial(pipeline.sample_level_pair, mean=mean,
-                                         color_transfer=transfer, source_size=source_size),
-             'target': functools.partial(pipeline.labeled_sample, mean=mean, stream='target'),
-             'source': functools.partial(pipeline.labeled_sample, mean=mean, stream='source'),
-             }[mix]
+    build = functools.partial(MIXINGS[mix].builder(cfg), mean=mean, color_transfer=transfer,
+                              source_size=cfg.TRAIN.INPUT_SIZE_SOURCE)
     return streams, build
 
 
 def loss_parts(cfg, net, mix):
-    """The stage's loss: seg_loss on each labeled image of the step (DESIGN.md §2)."""
+    """The stage's loss: seg_loss on each labeled image of the step, one part each (a step on
+    two images then holds one image's activations at a time)."""
     lambdas = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
 
     def seg(image, label):
         loss, loss_main, loss_aux = seg_loss(*net(image), label, *lambdas)
         return loss, (loss_main, loss_aux)
 
-    if mix == 'sample':  # CE(source) + CE(target) as two parts: one image's activations at a time
-        return [LossPart(seg, ('image_src', 'label_src'),
-                         ('loss_seg_src_main', 'loss_seg_src_aux')),
-                LossPart(seg, ('image_trg', 'label_trg'),
-                         ('loss_seg_trg_main', 'loss_seg_trg_aux'))]
-    name = {'region': 'mix', 'target': 'trg', 'source': 'src'}[mix]
-    return [LossPart(seg, ('image', 'label'), (f'loss_seg_{name}_main', f'loss_seg_{name}_aux'))]
+    images = MIXINGS[mix].images if mix in MIXINGS else (
+        ('image', 'label', {'target': 'trg', 'source': 'src'}[mix]),)
+    return [LossPart(seg, (image, label), (f'loss_seg_{name}_main', f'loss_seg_{name}_aux'))
+            for image, label, name in images]
 
 
 def main(args):

@@ -22,6 +22,7 @@ import train_teacher  # noqa: E402
 from bench import machine  # noqa: E402
 from bench.loader_throughput import ensure_data  # noqa: E402
 from config import get_cfg  # noqa: E402
+from dataset.pipeline import MIXINGS  # noqa: E402
 
 
 def records(out_dir):
@@ -52,8 +53,8 @@ def main():
             train_teacher.train(cfg, mix, runs[mix])
             report(f'{mix}-level teacher', records(runs[mix]))
         student = os.path.join(tmp, 'student')
-        distill.train(cfg, os.path.join(runs['region'], 'final.ckpt'),
-                      os.path.join(runs['sample'], 'final.ckpt'), student)
+        distill.train(cfg, {MIXINGS[mix].stage: os.path.join(run, 'final.ckpt')
+                            for mix, run in runs.items()}, student)
         report('student', records(student))
 
 

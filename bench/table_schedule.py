@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import get_cfg, labeled_list_of, run_folder_name  # noqa: E402
 from dataset.base_dataset import read_list  # noqa: E402
+from dataset.pipeline import MIXINGS  # noqa: E402
 from engine.schedule import critical_path, in_folder  # noqa: E402
 from self_train import default_rounds, pipeline_steps  # noqa: E402
 
@@ -41,17 +42,17 @@ def table_steps(source):
     return steps
 
 
-# A step of each stage, in region-level teacher steps (docs/PERFORMANCE.md, PyNative on CPU).
-STEP_COST = {'teacher_rl': 1.0, 'teacher_sl': 2.87, 'student': 2.65, 'target_only': 1.0,
-             'source_only': 1.0}
+# A step of a stage on two images, in region-level teacher steps (docs/PERFORMANCE.md,
+# PyNative on CPU: the sample-level teacher 2.87, the student 2.65); a step on one image, 1.
+TWO_IMAGE_COST = {MIXINGS['sample'].stage: 2.87, 'student': 2.65}
 
 
 def training_cost(step):
     """T of a training step (EARLY_STOP steps of its stage); 0 for the others."""
     if not step.graph:  # evaluations, pseudo labels
         return 0.0
-    images_per_step = 2 if step.name.endswith(('teacher_sl', 'student')) else 1
-    return step.cost / images_per_step * STEP_COST[step.name.rsplit('/', 1)[1]]
+    stage = step.name.rsplit('/', 1)[1]
+    return step.cost * TWO_IMAGE_COST[stage] / 2 if stage in TWO_IMAGE_COST else step.cost
 
 
 def makespan(steps, workers):

@@ -11,7 +11,9 @@ Mixing happens here, so the compiled training step always sees fixed shapes.
 import functools
 import math
 import re
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import Callable
 
 import mindspore.dataset as ds
 import numpy as np
@@ -19,7 +21,7 @@ import numpy as np
 from dataset.base_dataset import resize_image, to_network_input
 from dataset.color_transfer import lab_stats, match_lab_stats
 from dataset.mixing import class_mix_pair, region_mix_pair
-from utils.errors import DataError
+from utils.errors import ConfigError, DataError
 
 EVAL_COLUMNS = ['image', 'label', 'index']
 
@@ -260,3 +262,37 @@ def distill_sample(rng, items, mean):
     return (to_network_input(target_image, mean), target_label.astype(np.int32),
             to_network_input(unlabeled_image, mean))
 
+
+@dataclass(frozen=True)
+class Mixing:
+    """How a teacher's samples mix the two domains."""
+    stage: str           # the teacher's stage: its folder, checkpoint and table key
+    title: str           # its column in the per-round table
+    builder: Callable    # cfg -> the sample builder, without the mean, colour transfer and
+                         # source size, which every mixing takes
+    images: tuple        # (image column, label column, loss-term name) of each labeled image
+                         # a step trains on: one loss part each
+
+
+# The mixings a teacher can train on. A round's teachers are TRAIN.TEACHERS, names of this
+# dict (the paper's two by default); the pipeline, the student, the table and the chart follow
+# that list.
+MIXINGS = {
+    'region': Mixing('teacher_rl', 'region-level teacher',
+                     lambda cfg: functools.partial(region_mixed_sample,
+                                                   area_range=cfg.TRAIN.MIX_AREA_RANGE),
+                     (('image', 'label', 'mix'),)),
+    'sample': Mixing('teacher_sl', 'sample-level teacher', lambda cfg: sample_level_pair,
+                     (('image_src', 'label_src', 'src'), ('image_trg', 'label_trg', 'trg'))),
+    'class': Mixing('teacher_cl', 'class-level teacher', lambda cfg: class_mixed_sample,
+                    (('image', 'label', 'mix'),)),
+}
+
+
+def round_teachers(cfg):
+    """{mixing name: Mixing} of a round's teachers, in TRAIN.TEACHERS' order."""
+    unknown = [name for name in cfg.TRAIN.TEACHERS if name not in MIXINGS]
+    if unknown:
+        raise ConfigError(f'TRAIN.TEACHERS: unknown mixing {", ".join(unknown)} (known: '
+                          f'{", ".join(MIXINGS)})')
+    return {name: MIXINGS[name] for name in cfg.TRAIN.TEACHERS}

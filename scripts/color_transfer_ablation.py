@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from seed_statistics import run_pipeline  # noqa: E402
-from self_train import COLUMNS  # noqa: E402
+from self_train import table_columns  # noqa: E402
 from utils.serialization import atomic_write_json, atomic_write_text  # noqa: E402
 
 
@@ -38,13 +38,13 @@ def main(args):
                                os.path.join(args.exp_root, f'color_transfer_{setting}'),
                                f'TRAIN.COLOR_TRANSFER={setting == "on"}')
         rows[setting] = results['rounds'][0]
-    metric = results['metric']
+    metric, columns = results['metric'], table_columns(results)
     lines = [f'Table 5, round 1, {metric}: colour transfer of the source images', '',
-             '| colour transfer | ' + ' | '.join(COLUMNS.values()) + ' |',
-             '|---' * (len(COLUMNS) + 1) + '|']
+             '| colour transfer | ' + ' | '.join(columns.values()) + ' |',
+             '|---' * (len(columns) + 1) + '|']
     for setting, row in rows.items():
         lines.append(f'| {setting} | ' + ' | '.join(
-            '--' if row.get(c) is None else f'{row[c]:.2f}' for c in COLUMNS) + ' |')
+            '--' if row.get(c) is None else f'{row[c]:.2f}' for c in columns) + ' |')
     text = '\n'.join(lines) + '\n'
     atomic_write_json(os.path.join(args.exp_root, 'table5.json'), {'metric': metric, **rows})
     atomic_write_text(os.path.join(args.exp_root, 'table5.md'), text)

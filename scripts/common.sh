@@ -23,7 +23,8 @@ NO_LAUNCHER=("${NO_RANK_TABLE[@]}" -u MS_WORKER_NUM)
 STAGES_HELP="STAGE (training):
   teacher_rl   region-level teacher   train_teacher.py --mix region
   teacher_sl   sample-level teacher   train_teacher.py --mix sample
-  student      distil both teachers   distill.py (needs --teacher_rl CKPT --teacher_sl CKPT)
+  student      distil the teachers    distill.py (needs --teacher_rl CKPT --teacher_sl CKPT,
+                                      or --teachers CKPT ... for TRAIN.TEACHERS)
   pipeline     every round of DDM     self_train.py (e.g. --num_labeled 100)
 CFG is a YAML overlay (configs/*.yaml), or several joined by commas: base.yaml,exp.yaml.
 --cfg and --device are set by the launcher; pass the rest through, e.g. --opts KEY=VALUE ..."
@@ -111,10 +112,10 @@ set_passthrough() {  # ARGS... -> PASS (checked; --opt=value split; paths absolu
     arg=$1; shift
     opt=${arg%%=*}
     case $forbidden in *" $opt "*) die "$opt is set by the launcher, not as a further argument" ;; esac
-    if [ "$arg" = --cfg ]; then  # eval.py's own --cfg FILE...
-      PASS+=(--cfg)
+    if [ "$arg" = --cfg ] || [ "$arg" = --teachers ]; then  # eval.py's --cfg FILE..., CKPT...
+      PASS+=("$arg")
       while [ $# -gt 0 ] && [[ $1 != -* ]]; do
-        need_file "config file" "$1"
+        if [ "$arg" = --cfg ]; then need_file "config file" "$1"; else need_file checkpoint "$1"; fi
         PASS+=("$(abspath "$1")"); shift
       done
       continue
@@ -133,8 +134,8 @@ set_passthrough() {  # ARGS... -> PASS (checked; --opt=value split; paths absolu
     esac
   done
   if [ "$KIND" = train ] && [ "$STAGE" = student ]; then
-    has_opt --teacher_rl && has_opt --teacher_sl \
-      || die "stage student needs --teacher_rl CKPT and --teacher_sl CKPT"
+    has_opt --teachers || { has_opt --teacher_rl && has_opt --teacher_sl; } \
+      || die "stage student needs --teacher_rl CKPT and --teacher_sl CKPT, or --teachers CKPT ..."
   fi
   return 0
 }

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import self_train  # noqa: E402
 import train_teacher  # noqa: E402
+from dataset.pipeline import MIXINGS  # noqa: E402
 from utils.errors import DataError, run_cli  # noqa: E402
 from utils.func import primary_metric  # noqa: E402
 from engine.run_dir import RunDir, dataset_roots, run_settings  # noqa: E402
@@ -46,8 +47,10 @@ def main(args):
         raise DataError(f'--seed {args.seed} is the run\'s own TRAIN.RANDOM_SEED: the second '
                         'teachers would repeat the first')
     round1 = os.path.join(args.exp_dir, 'round1')
-    checkpoints = {'RL': self_train.passed_on(cfg, os.path.join(round1, 'teacher_rl')),
-                   'SL': self_train.passed_on(cfg, os.path.join(round1, 'teacher_sl'))}
+    # Table 3 is about the paper's two teachers.
+    pair = {'RL': MIXINGS['region'].stage, 'SL': MIXINGS['sample'].stage}
+    checkpoints = {name: self_train.passed_on(cfg, os.path.join(round1, stage))
+                   for name, stage in pair.items()}
     for path in checkpoints.values():
         if not os.path.isfile(path):
             raise DataError(f'{path} not found: run round 1 of {args.exp_dir} first')
@@ -62,7 +65,8 @@ def main(args):
     settings = run_settings(second, start=start)
     with RunDir(out_dir, 'complementarity', settings, dataset_roots(cfg)):
         manifest = self_train.Manifest(os.path.join(out_dir, 'manifest.json'), settings)
-        for name, model, mix in (("RL'", 'teacher_rl', 'region'), ("SL'", 'teacher_sl', 'sample')):
+        for name, model, mix in ((f"{n}'", MIXINGS[m].stage, m)
+                                 for n, m in (('RL', 'region'), ('SL', 'sample'))):
             model_dir = os.path.join(out_dir, model)
             manifest.run(model, os.path.join(model_dir, 'final.ckpt'), lambda: train_teacher.train(
                 self_train.round_cfg(second, '', start), mix, model_dir),

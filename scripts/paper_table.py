@@ -22,6 +22,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from config import get_cfg, run_folder_name  # noqa: E402
+from dataset.pipeline import MIXINGS  # noqa: E402
 from dataset.subsets import SPLIT_SEEDS  # noqa: E402
 from utils.serialization import atomic_write_text  # noqa: E402
 from utils.statistics import difference, interval, paired_interval, summary  # noqa: E402
@@ -50,7 +51,7 @@ PAPER_ROUNDS = {
     1000: [(65.4, 61.7, 65.5), (65.3, 63.1, 66.0), (65.4, 63.7, 66.6), (64.7, 63.3, 66.0)],
     2975: [(68.2, 65.8, 69.8)],
 }
-MODELS = ('teacher_rl', 'teacher_sl', 'student')
+MODELS = (MIXINGS['region'].stage, MIXINGS['sample'].stage, 'student')  # the paper's
 CONFIG_SEED = get_cfg().TRAIN.RANDOM_SEED  # a run's seed when self_train.py had no --seed
 
 

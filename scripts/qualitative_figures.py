@@ -19,14 +19,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dataset.cityscapes import cityscapes_val  # noqa: E402
 from self_train import read_run_cfg  # noqa: E402
 from dataset.base_dataset import load_class_info  # noqa: E402
+from dataset.pipeline import round_teachers  # noqa: E402
 from utils.charts import font  # noqa: E402
 from utils.errors import DataError, run_cli  # noqa: E402
 from utils.serialization import atomic_save_image  # noqa: E402
 from utils.visualize import colorize  # noqa: E402
 
-PANELS = (('image', 'image'), ('ground truth', 'ground truth'),
-          ('teacher_rl', 'region-level teacher'), ('teacher_sl', 'sample-level teacher'),
-          ('student', 'student'), ('target_only', 'target-only'))
+def panels(cfg):
+    """(key, title) of each column: the image, its ground truth, the round's teachers
+    (TRAIN.TEACHERS), the student and the target-only model."""
+    return [('image', 'image'), ('ground truth', 'ground truth'),
+            *((mixing.stage, mixing.title) for mixing in round_teachers(cfg).values()),
+            ('student', 'student'), ('target_only', 'target-only')]
 TITLE_HEIGHT = 24
 
 
@@ -46,20 +50,20 @@ def prediction_dir(exp_dir, round_idx, panel):
     return os.path.join(exp_dir, f'round{round_idx}', f'eval_{panel}_pred', 'color')
 
 
-def round_figure(exp_dir, round_idx, dataset, indices, palette, panel_width):
+def round_figure(exp_dir, round_idx, dataset, indices, palette, panel_width, columns):
     """The grid of one round: a row per image, a column per panel; missing panels stay grey."""
     label_w, label_h = dataset.label_size
     size = (panel_width, round(panel_width * label_h / label_w))
-    grid = Image.new('RGB', (size[0] * len(PANELS), TITLE_HEIGHT + size[1] * len(indices)),
+    grid = Image.new('RGB', (size[0] * len(columns), TITLE_HEIGHT + size[1] * len(indices)),
                      (200, 200, 200))
     draw = ImageDraw.Draw(grid)
-    for column, (_, title) in enumerate(PANELS):
+    for column, (_, title) in enumerate(columns):
         draw.text((column * size[0] + size[0] // 2, TITLE_HEIGHT // 2), title, fill=(0, 0, 0),
                   font=font(14), anchor='mm')
     for row, index in enumerate(indices):
         name = dataset.names[index]
         image, label = dataset.load(index)
-        for column, (panel, _) in enumerate(PANELS):
+        for column, (panel, _) in enumerate(columns):
             if panel == 'image':
                 picture = Image.fromarray(image)
             elif panel == 'ground truth':
@@ -96,7 +100,7 @@ def main(args):
     for r in rounds:
         path = os.path.join(args.exp_dir, 'figures', f'round{r}.png')
         atomic_save_image(path, round_figure(args.exp_dir, r, dataset, indices, palette,
-                                             args.panel_width))
+                                             args.panel_width, panels(cfg)))
         print(f'round {r}: {path}')
 
 

@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from dataset.subsets import SPLIT_SEEDS  # noqa: E402
-from self_train import COLUMNS  # noqa: E402
+from self_train import table_columns  # noqa: E402
 from utils.serialization import atomic_write_json, atomic_write_text  # noqa: E402
 from utils.statistics import difference, interval, mean_std, paired_interval, summary  # noqa: E402
 
@@ -84,13 +84,14 @@ def aggregate(results):
     rounds = sorted({row['round'] for res in results for row in res['rounds']})
     by_round = {r: [next((row for row in res['rounds'] if row['round'] == r), {})
                     for res in results] for r in rounds}
+    columns = table_columns(results[0])
     table = {'rounds': [], 'baselines': {}}
     for r, rows in by_round.items():
         entry = {'round': r}
-        for column in COLUMNS:
+        for column in columns:
             entry[column] = summary([row.get(column) for row in rows])
-        against = {'teacher_rl': [row.get('teacher_rl') for row in rows],
-                   'teacher_sl': [row.get('teacher_sl') for row in rows],
+        against = {**{teacher: [row.get(teacher) for row in rows]
+                      for teacher in teachers_of(columns)},
                    'target_only': [(res.get('baselines') or {}).get('target_only')
                                    for res in results]}
         entry['student_margin'] = {
@@ -104,6 +105,11 @@ def aggregate(results):
     return table
 
 
+def teachers_of(columns):
+    """The teachers among the per-round table's columns."""
+    return [column for column in columns if column not in ('ensemble', 'student')]
+
+
 def runs_text(splits, seeds):
     """Which runs a table is over: 'seeds 1234, 1' or 'splits 0, 1 x seeds 1234, 1'."""
     seeds_text = f'seeds {", ".join(map(str, seeds))}'
@@ -115,31 +121,32 @@ def markdown(table, runs, metric):
     its results.json) each)."""
     splits = list(dict.fromkeys(split for split, _, _ in runs))
     seeds = list(dict.fromkeys(seed for _, seed, _ in runs))
+    columns = table_columns(runs[0][2])
+    margins = {**{t: columns[t] for t in teachers_of(columns)}, 'target_only': 'target-only'}
     lines = [f'{metric}, mean ± std over {runs_text(splits, seeds)}', '',
-             '| round | ' + ' | '.join(COLUMNS.values()) + ' |', '|---' * (len(COLUMNS) + 1) + '|']
+             '| round | ' + ' | '.join(columns.values()) + ' |', '|---' * (len(columns) + 1) + '|']
     for entry in table['rounds']:
         lines.append(f"| {entry['round']} | "
-                     + ' | '.join(mean_std(entry[c]) for c in COLUMNS) + ' |')
+                     + ' | '.join(mean_std(entry[c]) for c in columns) + ' |')
     for name, s in table['baselines'].items():
         if s is not None:
-            lines.append(f"| {name.replace('_', '-')} baseline |" + ' |' * (len(COLUMNS) - 1)
+            lines.append(f"| {name.replace('_', '-')} baseline |" + ' |' * (len(columns) - 1)
                          + f' {mean_std(s)} |')
     lines += ['', "The student's margin, paired per run: mean [95% interval]", '',
-              '| round | over region-level teacher | over sample-level teacher | '
-              'over target-only |', '|---|---|---|---|']
+              '| round | ' + ' | '.join(f'over {title}' for title in margins.values()) + ' |',
+              '|---' * (len(margins) + 1) + '|']
     for entry in table['rounds']:
-        m = entry['student_margin']
-        lines.append(f"| {entry['round']} | {interval(m['teacher_rl'])} | "
-                     f"{interval(m['teacher_sl'])} | {interval(m['target_only'])} |")
+        lines.append(f"| {entry['round']} | " + ' | '.join(
+            interval(entry['student_margin'][m]) for m in margins) + ' |')
     lines += ['', 'Each run', '',
-              '| split | seed | round | ' + ' | '.join(COLUMNS.values()) + ' | '
+              '| split | seed | round | ' + ' | '.join(columns.values()) + ' | '
               + ' | '.join(name.replace('_', '-') for name in BASELINES) + ' |',
-              '|---' * (len(COLUMNS) + len(BASELINES) + 3) + '|']
+              '|---' * (len(columns) + len(BASELINES) + 3) + '|']
     for split, seed, results in runs:
         baselines = results.get('baselines') or {}
         for row in results['rounds']:
             lines.append(f"| {split} | {seed} | {row['round']} | "
-                         + ' | '.join(number(row.get(c)) for c in COLUMNS) + ' | '
+                         + ' | '.join(number(row.get(c)) for c in columns) + ' | '
                          + ' | '.join(number(baselines.get(b)) for b in BASELINES) + ' |')
     return '\n'.join(lines) + '\n'
 

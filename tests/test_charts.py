@@ -6,7 +6,8 @@ from PIL import Image
 
 from test_eval import car_world, run_eval  # noqa: F401 (car_world is a fixture)
 from utils.charts import (CM_CELL, IOU_BOTTOM, IOU_ROW, IOU_TOP, IOU_WIDTH, ROUND_SIZE,
-                          confusion_matrix_image, iou_bar_chart, miou_per_round_chart)
+                          confusion_matrix_image, iou_bar_chart, miou_per_round_chart,
+                          round_series)
 
 NAMES = ['road', 'sidewalk', 'building', 'car', 'person']
 
@@ -41,21 +42,32 @@ def test_confusion_matrix_image(tmp_path):
     assert (pixels(tmp_path / 'a.png') != pixels(tmp_path / 'b.png')).any()
 
 
+COLUMNS = {'teacher_rl': 'region-level teacher', 'teacher_sl': 'sample-level teacher',
+           'ensemble': "teachers' ensemble", 'student': 'student'}
+
+
 def test_miou_per_round_chart(tmp_path):
     rows = [{'round': 1, 'teacher_rl': 55.2, 'teacher_sl': 54.1, 'ensemble': 55.0,
              'student': 57.0},
             {'round': 2, 'teacher_rl': 58.0, 'teacher_sl': 57.9, 'ensemble': 58.5,
              'student': 59.6}]
-    miou_per_round_chart(rows, tmp_path / 'a.png')
+    miou_per_round_chart(rows, tmp_path / 'a.png', COLUMNS)
     assert Image.open(tmp_path / 'a.png').size == ROUND_SIZE
     for key in ('student', 'ensemble'):                  # every column of the table is drawn
         changed = [rows[0], {**rows[1], key: 61.0}]
-        miou_per_round_chart(changed, tmp_path / 'b.png')
+        miou_per_round_chart(changed, tmp_path / 'b.png', COLUMNS)
         assert (pixels(tmp_path / 'a.png') != pixels(tmp_path / 'b.png')).any()
+    # a third teacher is a series of its own, in a colour of its own, its legend fitting
+    third = {**COLUMNS, 'teacher_cl': 'class-level teacher'}
+    series = round_series(third)
+    assert len({colour for _, _, colour, _, _ in series}) == len(third)
+    miou_per_round_chart([{**row, 'teacher_cl': 50.0} for row in rows], tmp_path / 'e.png',
+                         third)
+    assert (pixels(tmp_path / 'a.png') != pixels(tmp_path / 'e.png')).any()
     # a round still running (values missing or None) and no rounds at all are drawn too
     miou_per_round_chart(rows + [{'round': 3, 'teacher_rl': 60.0, 'student': None}],
-                         tmp_path / 'c.png')
-    miou_per_round_chart([], tmp_path / 'd.png')
+                         tmp_path / 'c.png', COLUMNS)
+    miou_per_round_chart([], tmp_path / 'd.png', COLUMNS)
     assert Image.open(tmp_path / 'd.png').size == ROUND_SIZE
 
 

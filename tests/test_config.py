@@ -103,7 +103,6 @@ def test_pinning_needs_graph_mode_and_jobs_are_positive():
     ('TRAIN.AMP_LEVEL=O4', 'TRAIN.AMP_LEVEL'),
     ('TRAIN.JIT_STEP="yes"', 'TRAIN.JIT_STEP'),     # once silently off
     ('TRAIN.KL_RESOLUTION=pixels', 'TRAIN.KL_RESOLUTION'),
-    ('TRAIN.STUDENT_INIT=teacher', 'TRAIN.STUDENT_INIT'),
     ('TRAIN.ROUND_INIT=last', 'TRAIN.ROUND_INIT'),
     ('NUM_CLASSES=13', 'NUM_CLASSES'),
 ])

@@ -232,5 +232,35 @@ def test_bad_teachers(generated, untrained_teachers, tmp_path, tiny_cfg):
     same = run_script('distill.py', '--teacher_rl', teachers[0], '--teacher_sl', teachers[0],
                       *base)
     assert same.returncode == 0, same.stderr[-2000:]
-    assert 'warning: both teachers are' in same.stdout
+    assert 'warning: two teachers are' in same.stdout
     assert os.path.isfile(tmp_path / 'out' / 'final.ckpt')
+
+
+def test_the_teachers_are_the_list_of_train_teachers(tiny_cfg):
+    """--teachers in TRAIN.TEACHERS' order, or the paper's two by name; the student may start
+    from any of them."""
+    import argparse
+    from distill import student_init_of, teachers_of
+    from utils.errors import ConfigError
+
+    def args(teachers=None, rl=None, sl=None):
+        return argparse.Namespace(teachers=teachers, teacher_rl=rl, teacher_sl=sl)
+
+    assert teachers_of(tiny_cfg, args(rl='a', sl='b')) == {'teacher_rl': 'a', 'teacher_sl': 'b'}
+    assert teachers_of(tiny_cfg, args(['a', 'b'])) == {'teacher_rl': 'a', 'teacher_sl': 'b'}
+    tiny_cfg.TRAIN.TEACHERS = ['region', 'sample', 'class']
+    three = teachers_of(tiny_cfg, args(['a', 'b', 'c']))
+    assert three == {'teacher_rl': 'a', 'teacher_sl': 'b', 'teacher_cl': 'c'}
+    with pytest.raises(ConfigError, match='--teachers: 2 checkpoints for the 3 teachers'):
+        teachers_of(tiny_cfg, args(['a', 'b']))
+    with pytest.raises(ConfigError, match=r'teachers of TRAIN.TEACHERS \(region, sample, class\)'):
+        teachers_of(tiny_cfg, args(rl='a', sl='b'))
+    tiny_cfg.TRAIN.STUDENT_INIT = 'teacher_cl'
+    assert student_init_of(tiny_cfg, three) == 'c'
+    tiny_cfg.TRAIN.STUDENT_INIT = 'teacher_xl'
+    with pytest.raises(ConfigError, match="TRAIN.STUDENT_INIT must be one of imagenet, "
+                                          "teacher_rl, teacher_sl, teacher_cl"):
+        student_init_of(tiny_cfg, three)
+    tiny_cfg.TRAIN.TEACHERS = ['region', 'cutout']
+    with pytest.raises(ConfigError, match='TRAIN.TEACHERS: unknown mixing cutout'):
+        teachers_of(tiny_cfg, args(['a', 'b']))

@@ -341,3 +341,27 @@ def test_pseudo_label_quality_against_the_ground_truth(generated, tmp_path):
     os.remove(pseudo_dir / 'labels' / names[0])
     one_line_error(run_script('scripts/pseudo_label_quality.py', '--data_path', cityscapes,
                               '--pseudo_dir', pseudo_dir), names[0])
+
+
+@pytest.mark.e2e
+def test_a_third_teacher_is_one_entry_in_train_teachers(pipeline_cfg, tmp_path):
+    """ClassMix as a third teacher: the round trains it, the student learns from all three,
+    the table and its chart have its column."""
+    exp = tmp_path / 'exp'
+    result = run_script('self_train.py', *pipeline_cfg[:-2], '--rounds', '1', '--exp_dir', exp,
+                        '--opts', 'TRAIN.TEACHERS=[region,sample,class]', 'TRAIN.EARLY_STOP=2',
+                        'TRAIN.MAX_ITERS=2')
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((exp / 'results.json').read_text())
+    assert list(results['columns']) == ['teacher_rl', 'teacher_sl', 'teacher_cl', 'ensemble',
+                                        'student']
+    assert all(isinstance(results['rounds'][0][c], float) for c in results['columns'])
+    assert '| class-level teacher |' in (exp / 'results.md').read_text()
+    ensemble = json.loads((exp / 'round1' / 'eval_ensemble.json').read_text())
+    assert len(ensemble['checkpoint']) == 3
+    student = json.loads((exp / 'round1' / 'student' / 'run.json').read_text())['settings']
+    assert student['teacher_cl'] == str(exp / 'round1' / 'teacher_cl' / 'final.ckpt')
+    order = [e['step'] for e in events(exp) if e['event'] == 'finished']
+    assert order.index('round1/teacher_cl') < order.index('round1/student')
+    log = (exp / 'round1' / 'teacher_cl' / 'log.jsonl').read_text()
+    assert 'loss_seg_mix_main' in log

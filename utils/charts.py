@@ -27,13 +27,21 @@ CM_SCALE = ((255, 255, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181), (
 # mIoU per round: a fixed canvas, one line per network.
 ROUND_SIZE = (760, 440)
 ROUND_PLOT = (70, 90, 730, 390)          # left, top, right, bottom of the plot area
-# The per-round table's columns: key, legend, colour, marker, where a point's value is written
-# (mIoU mostly rises with the rounds, so a point's lines leave it lower-left and upper-right:
-# labels go upper-left or lower-right, alternating between neighbouring series).
-ROUND_SERIES = (('teacher_rl', 'region-level teacher', (230, 120, 20), 'circle', 'rb'),
-                ('teacher_sl', 'sample-level teacher', (40, 150, 70), 'square', 'lt'),
-                ('ensemble', "teachers' ensemble", (130, 130, 130), 'triangle', 'rb'),
-                ('student', 'student', (30, 80, 200), 'diamond', 'lt'))
+# The per-round table's series: the teachers take these colours and markers in their order,
+# the teachers' ensemble and the student their own.
+TEACHER_STYLES = (((230, 120, 20), 'circle'), ((40, 150, 70), 'square'),
+                  ((160, 60, 170), 'triangle'), ((190, 40, 40), 'diamond'))
+ROUND_STYLES = {'ensemble': ((130, 130, 130), 'triangle'), 'student': ((30, 80, 200), 'diamond')}
+
+
+def round_series(columns):
+    """(key, legend, colour, marker, where a point's value is written) of each column
+    {key: legend} of the per-round table. mIoU mostly rises with the rounds, so a point's
+    lines leave it lower-left and upper-right: labels go upper-left or lower-right,
+    alternating between neighbouring series."""
+    teachers = iter(TEACHER_STYLES * len(columns))
+    return [(key, legend, *(ROUND_STYLES.get(key) or next(teachers)), ('rb', 'lt')[i % 2])
+            for i, (key, legend) in enumerate(columns.items())]
 
 
 @lru_cache(maxsize=None)
@@ -220,24 +228,25 @@ def draw_round_axes(draw, rounds, low, high, step):
     return x_of, y_of
 
 
-def miou_per_round_chart(rows, path):
-    """mIoU per self-training round of both teachers, their ensemble and the student.
+def miou_per_round_chart(rows, path, columns):
+    """mIoU per self-training round of each column {key: legend} of the per-round table (the
+    teachers, their ensemble and the student).
 
-    `rows`: [{'round': r, 'teacher_rl': mIoU %, 'teacher_sl': ..., 'ensemble': ...,
-    'student': ...}, ...];
-    a missing or None value leaves its point out. The picture is ROUND_SIZE pixels.
+    `rows`: [{'round': r, KEY: mIoU %, ...}, ...]; a missing or None value leaves its point
+    out. The picture is ROUND_SIZE pixels.
     """
+    series = round_series(columns)
     rows = sorted(rows, key=lambda row: row['round'])
     image = Image.new('RGB', ROUND_SIZE, WHITE)
     draw = ImageDraw.Draw(image)
     draw.text((10, 8), 'mIoU per round', fill=BLACK, font=font(16))
-    values = [row.get(key) for row in rows for key, *_ in ROUND_SERIES]
+    values = [row.get(key) for row in rows for key, *_ in series]
     low, high, step = axis_range([v for v in values if is_number(v)])
     x_of, y_of = draw_round_axes(draw, [row['round'] for row in rows], low, high, step)
     middle = (ROUND_PLOT[1] + ROUND_PLOT[3]) / 2
     draw_rotated_text(image, (22, middle + 30), 'mIoU (%)', font(12), GREY)
-    legend_x = ROUND_PLOT[0]
-    for key, label, colour, shape, anchor in ROUND_SERIES:
+    legend_x, legend_y = ROUND_PLOT[0], 50
+    for key, label, colour, shape, anchor in series:
         points = [(x_of(i), y_of(row[key]), row[key]) for i, row in enumerate(rows)
                   if is_number(row.get(key))]
         if len(points) > 1:
@@ -247,10 +256,13 @@ def miou_per_round_chart(rows, path):
             dx, dy = (8, 6) if anchor == 'lt' else (-8, -6)
             draw.text((x + dx, y + dy), f'{value:.1f}', fill=colour, font=font(11),
                       anchor=anchor)
-        draw.line([(legend_x, 50), (legend_x + 26, 50)], fill=colour, width=3)
-        draw_marker(draw, (legend_x + 13, 50), shape, colour)
-        draw.text((legend_x + 32, 50), label, fill=BLACK, font=font(12), anchor='lm')
-        legend_x += 42 + text_size(draw, label, font(12))[0]
+        width = 42 + text_size(draw, label, font(12))[0]
+        if legend_x + width > ROUND_SIZE[0]:  # the legend goes on in a second line
+            legend_x, legend_y = ROUND_PLOT[0], legend_y + 20
+        draw.line([(legend_x, legend_y), (legend_x + 26, legend_y)], fill=colour, width=3)
+        draw_marker(draw, (legend_x + 13, legend_y), shape, colour)
+        draw.text((legend_x + 32, legend_y), label, fill=BLACK, font=font(12), anchor='lm')
+        legend_x += width
     if not rows:
         draw.text(((ROUND_PLOT[0] + ROUND_PLOT[2]) / 2, (ROUND_PLOT[1] + ROUND_PLOT[3]) / 2),
                   'no rounds yet', fill=GREY, font=font(14), anchor='mm')
