@@ -98,14 +98,15 @@ def stage_trainer(cfg, teacher_rl, teacher_sl, out_dir=None):
                    'student', frozen=teachers, reuse_key=compiled_step_key(cfg, 'student'))
 
 
-def train(cfg, teacher_rl, teacher_sl, out_dir):
+def train(cfg, teacher_rl, teacher_sl, out_dir, option='--out_dir'):
     """Distil both teachers into a student that starts from cfg.TRAIN.RESTORE_FROM ('' =
-    random) or, as cfg.TRAIN.STUDENT_INIT says, from a teacher."""
+    random) or, as cfg.TRAIN.STUDENT_INIT says, from a teacher. `option`: what chose
+    `out_dir`, for the messages (the pipeline's is --exp_dir)."""
     start_process(cfg)
     settings = run_settings(cfg, teacher_rl=teacher_rl, teacher_sl=teacher_sl,
                             student_init=student_init_of(cfg, teacher_rl, teacher_sl))
     # The folder first: an unusable one fails before the data sets are read.
-    with RunDir(out_dir, 'student', settings, dataset_roots(cfg)):
+    with RunDir(out_dir, 'student', settings, dataset_roots(cfg), option):
         trainer = stage_trainer(cfg, teacher_rl, teacher_sl, out_dir)
         if os.path.samefile(teacher_rl, teacher_sl) or filecmp.cmp(teacher_rl, teacher_sl,
                                                                    shallow=False):

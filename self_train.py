@@ -17,12 +17,13 @@ import argparse
 import copy
 import functools
 import os
+import sys
 
 import distill
 import train_teacher
 from config import add_config_args, cfg_from_args, get_cfg, merge_into
 from dataset.base_dataset import read_list
-from dataset.build import target_unlabeled_dataset
+from dataset.build import check_inputs, target_unlabeled_dataset
 from engine.manifest import Manifest, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
@@ -38,6 +39,7 @@ from utils.func import primary_metric
 from utils.serialization import atomic_write_json, atomic_write_text
 
 MODELS = ('teacher_rl', 'teacher_sl', 'student')
+EXP_DIR = '--exp_dir'  # the option that chose every folder of the pipeline, for its messages
 # The per-round table: each trained model, and the teachers' ensemble the student learns from
 # (evaluated, not trained: it shows what the distillation could reach).
 COLUMNS = {'teacher_rl': 'region-level teacher', 'teacher_sl': 'sample-level teacher',
@@ -70,14 +72,15 @@ def default_rounds(cfg, labeled_names):
     return 1 if every_label else {'GTA': 4, 'SYNTHIA': 3}[cfg.SOURCE]
 
 
-def pseudo_labels(cfg, checkpoint, pseudo_dir):
+def pseudo_labels(cfg, checkpoint, pseudo_dir, option='--pseudo_dir'):
     """Pseudo labels of D_U from the student at `checkpoint` (the stage on its own), into a
-    folder of their own: never a dataset's, nor one this project did not make."""
+    folder of their own: never a dataset's, nor one this project did not make. `option`:
+    what chose the folder, for the messages (the pipeline's is --exp_dir)."""
     dataset = target_unlabeled_dataset(cfg)
+    setup_device_for(cfg, inference=True)
+    predict = load_confidence(cfg, checkpoint, dataset.image_size[::-1])
     with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
-                dataset_roots(cfg), option='--pseudo_dir'):
-        setup_device_for(cfg, inference=True)
-        predict = load_confidence(cfg, checkpoint, dataset.image_size[::-1])
+                dataset_roots(cfg), option=option):
         stats = generate_pseudo_labels(predict, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
                                        cfg.TRAIN.PSEUDO_PORTION,
                                        cfg.TRAIN.PSEUDO_THRESHOLD_CAP, cfg.NUM_WORKERS)
@@ -110,10 +113,14 @@ def passed_on(cfg, model_dir):
     return os.path.join(model_dir, 'best.ckpt' if cfg.TRAIN.PASS_ON == 'best' else 'final.ckpt')
 
 
-def best_snapshot(model_dir):
-    """{'mIoU', 'iteration'} of the model's best validated checkpoint, or None without one."""
+def best_snapshot(cfg, model_dir):
+    """{'mIoU', 'iteration'} of the model's best validated checkpoint, or None without one (a
+    warning if the model was validated: its best.ckpt was deleted since)."""
     path = os.path.join(model_dir, 'best.ckpt')
     if not os.path.isfile(path):
+        if 0 < cfg.TRAIN.EVAL_EVERY <= cfg.TRAIN.EARLY_STOP:
+            print(f'warning: {path} is missing: the table shows no best snapshot of '
+                  f'{os.path.basename(model_dir)}', file=sys.stderr)
         return None
     params = read_checkpoint(path)
     return {'mIoU': round(float(params['meta.best'].asnumpy()), 2),
@@ -174,7 +181,7 @@ def round_steps(cfg, exp_dir, r, rounds, start):
         step_cfg = round_cfg(cfg, prev_dir, init)
         steps.append(training_step(
             step_cfg, f'round{r}/{model}', model_dir(model), model,
-            functools.partial(train_teacher.train, step_cfg, mix, model_dir(model)),
+            functools.partial(train_teacher.train, step_cfg, mix, model_dir(model), EXP_DIR),
             functools.partial(train_teacher.compile_ahead, step_cfg, mix),
             before + needs, images))
     init, needs = init_from('student')
@@ -183,7 +190,7 @@ def round_steps(cfg, exp_dir, r, rounds, start):
     steps.append(training_step(
         step_cfg, f'round{r}/student', model_dir('student'), 'student',
         functools.partial(distill.train, step_cfg, ckpt['teacher_rl'], ckpt['teacher_sl'],
-                          model_dir('student')),
+                          model_dir('student'), EXP_DIR),
         functools.partial(distill.compile_ahead, step_cfg), before + needs + teachers, 2))
     evaluated = {'teacher_rl': (os.path.join(round_dir, 'teacher_rl', 'final.ckpt'),
                                 teachers[:1]),
@@ -200,7 +207,8 @@ def round_steps(cfg, exp_dir, r, rounds, start):
     if r < rounds:  # the last round's pseudo labels would feed no one
         pseudo_dir = os.path.join(round_dir, 'pseudo')
         steps.append(Step(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
-                          functools.partial(pseudo_labels, cfg, ckpt['student'], pseudo_dir),
+                          functools.partial(pseudo_labels, cfg, ckpt['student'], pseudo_dir,
+                                            EXP_DIR),
                           (f'round{r}/student',)))
     return steps
 
@@ -211,7 +219,7 @@ def round_scores(cfg, results, exp_dir, r):
     scores = {column: primary_score(cfg, results.get(f'round{r}/eval_{column}'))
               for column in COLUMNS}
     for model in MODELS:
-        scores[f'{model}_best'] = best_snapshot(os.path.join(exp_dir, f'round{r}', model))
+        scores[f'{model}_best'] = best_snapshot(cfg, os.path.join(exp_dir, f'round{r}', model))
     return scores
 
 
@@ -222,7 +230,7 @@ def baseline_training(cfg, exp_dir, name, init_from, needs=()):
     mix = {'target_only': 'target', 'source_only': 'source'}[name]
     step_cfg = round_cfg(cfg, '', init_from)
     return training_step(step_cfg, f'baselines/{name}', out_dir, name,
-                         functools.partial(train_teacher.train, step_cfg, mix, out_dir),
+                         functools.partial(train_teacher.train, step_cfg, mix, out_dir, EXP_DIR),
                          functools.partial(train_teacher.compile_ahead, step_cfg, mix), needs)
 
 
@@ -301,6 +309,7 @@ def main(args):
             raise ConfigError('--pseudo_only needs --checkpoint and --pseudo_dir')
         return pseudo_labels(cfg, args.checkpoint, args.pseudo_dir)
     labeled_names = read_list(cfg.DATA_LIST_TARGET_LABELED)
+    check_inputs(cfg)  # before the first step, which may be hours before the last reads them
     rounds = args.rounds or cfg.TRAIN.ROUNDS or default_rounds(cfg, labeled_names)
     budget = len(labeled_names)
     exp_dir = args.exp_dir or os.path.join(
@@ -320,7 +329,7 @@ def main(args):
         print(f'warning: PIPELINE_JOBS {jobs} without CPU_PIN: compiled CPU steps at once '
               f'slow each other down (docs/PERFORMANCE.md)')
     # The whole pipeline's folder is this run's, besides each stage's own in it.
-    with RunDir(exp_dir, 'pipeline', settings, dataset_roots(cfg), option='--exp_dir'):
+    with RunDir(exp_dir, 'pipeline', settings, dataset_roots(cfg), option=EXP_DIR):
         manifest = Manifest(os.path.join(exp_dir, 'manifest.json'), settings)
         results = run_steps(manifest, pipeline_steps(cfg, exp_dir, rounds, args.baselines),
                             jobs, cores)
