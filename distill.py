@@ -126,18 +126,18 @@ def stage_trainer(cfg, teachers, out_dir=None):
                    'student', frozen=frozen, reuse_key=compiled_step_key(cfg, 'student'))
 
 
-def train(cfg, teachers, out_dir):
+def train(cfg, teachers, out_dir, option='--out_dir'):
     """Distil the teachers ({stage: checkpoint}) into a student that starts from
     cfg.TRAIN.RESTORE_FROM ('' = random) or, as cfg.TRAIN.STUDENT_INIT says, from a
-    teacher."""
+    teacher. `option`: what chose `out_dir`, for the messages (the pipeline's is --exp_dir)."""
     start_process(cfg)
     settings = run_settings(cfg, **teachers, student_init=student_init_of(cfg, teachers))
     # The folder first: an unusable one fails before the data sets are read.
-    with RunDir(out_dir, 'student', settings, dataset_roots(cfg)):
+    with RunDir(out_dir, 'student', settings, dataset_roots(cfg), option):
         trainer = stage_trainer(cfg, teachers, out_dir)
         paths = list(teachers.values())
-        for i, a in enumerate(paths):
-            for b in paths[i + 1:]:
+        for k, a in enumerate(paths):
+            for b in paths[k + 1:]:
                 if os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False):
                     print(f'warning: two teachers are {a}: the ensemble weighs it twice')
         return trainer.run()

@@ -6,6 +6,7 @@ The 500 val images are fed at 1024x512; the main head's logits are upsampled bil
 (align_corners=True) to 2048x1024 and compared with the labels mapped by label2train.
 """
 import argparse
+import json
 import os
 
 import numpy as np
@@ -14,7 +15,8 @@ from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info
 from dataset.cityscapes import cityscapes_val
 from engine.evaluation import evaluate
-from engine.run_dir import check_outside, check_writable, dataset_roots
+from engine.run_dir import (check_not_in_use, check_output_file, check_outside, check_writable,
+                            dataset_roots)
 from net.predict import load_predictor
 from utils.charts import confusion_matrix_image, iou_bar_chart
 from utils.device import setup_device_for
@@ -47,6 +49,11 @@ def main(args):
     pretrained = args.pretrained[0] if len(args.pretrained) == 1 else args.pretrained
     output = args.output or (os.path.join(args.save_pred, 'results.json') if args.save_pred
                              else default_output(args.pretrained))
+    # A run's folder is its own while it runs (the pipeline's evaluations, in its folder, are
+    # its steps and do not come here).
+    for option, path in (('--output', output), ('--save_pred', args.save_pred)):
+        if path:
+            check_not_in_use(path, option)
     return evaluate_checkpoint(cfg, pretrained, args.data_path, args.list, args.save_pred,
                                output)
 
@@ -62,6 +69,22 @@ def default_output(checkpoints):
     return os.path.join(folder, f'eval_{name}.json')
 
 
+def earlier_results(path):
+    """Whether `path` holds results this script wrote (which a new evaluation may replace)."""
+    try:
+        with open(path) as f:
+            results = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(results, dict) and {'checkpoint', 'per_class'} <= set(results)
+
+
+def chart_paths(output):
+    """The charts written beside the results file `output`: (IoU per class, confusion)."""
+    stem = os.path.splitext(output)[0]
+    return stem + '_iou.png', stem + '_confusion.png'
+
+
 def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=None,
                         output=None):
     """mIoUs and per-class IoU of the checkpoint (or of the ensemble of a list of them) on the
@@ -72,6 +95,9 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
     for option, path in (('--save_pred', save_pred), ('--output', output)):
         if path:
             check_outside(path, roots, option)
+    if output:  # the results and their charts replace only an earlier evaluation's
+        for path in (output, *chart_paths(output)):
+            check_output_file(path, '--output', lambda _: earlier_results(output))
     class_names, palette, label_lut = load_class_info(cfg.TEST.INFO)
     if len(class_names) != cfg.NUM_CLASSES:
         raise ConfigError(f'TEST.INFO {cfg.TEST.INFO} has {len(class_names)} classes, '
@@ -97,12 +123,12 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
                                    'list': os.path.abspath(dataset.list_path),
                                    'num_images': len(dataset), **summary,
                                    'confusion_matrix': np.asarray(hist).tolist()})
-        charts = os.path.splitext(output)[0]
-        iou_bar_chart(summary['per_class'], charts + '_iou.png',
+        iou_chart, confusion_chart = chart_paths(output)
+        iou_bar_chart(summary['per_class'], iou_chart,
                       f'{" + ".join(map(os.path.basename, paths))}: IoU per class, '
                       f'{len(dataset)} images of {os.path.basename(dataset.list_path)}')
-        confusion_matrix_image(hist, class_names, charts + '_confusion.png')
-        print(f'results written to {output} (charts: {charts}_iou.png, {charts}_confusion.png)')
+        confusion_matrix_image(hist, class_names, confusion_chart)
+        print(f'results written to {output} (charts: {iou_chart}, {confusion_chart})')
     return summary
 
 

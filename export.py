@@ -16,6 +16,7 @@ is within 1e-4 of the logits' largest magnitude (exit code 1 otherwise). AIR fil
 loaded back by MindSpore, so they are not checked.
 """
 import argparse
+import os
 import sys
 
 import mindspore as ms
@@ -23,6 +24,7 @@ import numpy as np
 from mindspore import nn
 
 from config import add_config_args, cfg_from_args
+from engine.run_dir import check_outside, check_writable, dataset_roots
 from net.predict import load_main_head
 from utils.device import setup_device_for
 from utils.errors import ConfigError, run_cli
@@ -90,8 +92,10 @@ def main(args):
                           f'CANN toolkit), the device is {cfg.DEVICE}; use --format MINDIR')
     extension = EXTENSIONS[args.format]
     output = args.output if args.output.lower().endswith(extension) else args.output + extension
+    check_outside(output, dataset_roots(cfg), '--output')
     setup_device_for(cfg, inference=True)
     main_head = load_main_head(cfg, args.pretrained)
+    check_writable(os.path.dirname(output) or '.')  # before the export, as eval.py does
     width, height = cfg.TEST.INPUT_SIZE
     noise = np.random.default_rng(CHECK_SEED).normal(0.0, CHECK_INPUT_STD, (1, 3, height, width))
     image = ms.Tensor(noise.astype(np.float32))

@@ -21,7 +21,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from config import add_config_args, cfg_from_args
-from dataset.base_dataset import load_class_info, read_image, read_list, to_network_input
+from dataset.base_dataset import load_class_info, read_image, read_lines, to_network_input
+from engine.run_dir import check_outside, check_writable, dataset_roots
 from net.deeplabv2_mindspore import upsample
 from net.predict import load_main_head
 from utils.device import setup_device_for
@@ -59,11 +60,9 @@ def list_inputs(path):
         raise DataError(f'--input not found: {path}')
     if path.lower().endswith(IMAGE_EXTENSIONS):
         return [path]
-    try:
-        names = read_list(path)
-    except UnicodeDecodeError:
-        raise DataError(f'--input {path} is neither an image ({" ".join(IMAGE_EXTENSIONS)}) '
-                        f'nor a text list of image paths') from None
+    names = [name for name in read_lines(path, '--input list') if name]
+    if not names:
+        raise DataError(f'--input list is empty: {path}')
     return [os.path.join(os.path.dirname(path), name) for name in names]
 
 
@@ -108,8 +107,13 @@ def main(args):
                           f'NUM_CLASSES is {cfg.NUM_CLASSES}')
     paths = list_inputs(args.input)
     names = output_names(paths)
+    # Never into a dataset or the input folder; a folder that cannot be written fails after
+    # the checkpoint (a run refused for its inputs makes no folder), before the first image.
+    inputs = {'--input': args.input} if os.path.isdir(args.input) else {}
+    check_outside(args.output, {**dataset_roots(cfg), **inputs}, '--output')
     setup_device_for(cfg, inference=True)
     main_head = load_main_head(cfg, args.pretrained)
+    check_writable(args.output)
 
     unreadable = []
     for path, name in tqdm(list(zip(paths, names)), desc='infer', unit='image',

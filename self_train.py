@@ -26,12 +26,13 @@ import contextlib
 import copy
 import functools
 import os
+import sys
 
 import distill
 import train_teacher
 from config import add_config_args, cfg_from_args, get_cfg, merge_into, run_folder_name
 from dataset.base_dataset import read_list
-from dataset.build import target_unlabeled_dataset
+from dataset.build import check_inputs, target_unlabeled_dataset
 from dataset.pipeline import round_teachers
 from engine.manifest import Manifest, ManifestSet, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
@@ -48,6 +49,7 @@ from utils.errors import ConfigError, DataError, run_cli
 from utils.func import primary_metric
 from utils.serialization import atomic_write_json, atomic_write_text
 
+EXP_DIR = '--exp_dir'  # the option that chose every folder of the pipeline, for its messages
 
 
 def columns(cfg):
@@ -101,14 +103,15 @@ def default_rounds(cfg, labeled_names):
     return 1 if every_label else {'GTA': 4, 'SYNTHIA': 3}[cfg.SOURCE]
 
 
-def pseudo_labels(cfg, checkpoint, pseudo_dir):
+def pseudo_labels(cfg, checkpoint, pseudo_dir, option='--pseudo_dir'):
     """Pseudo labels of D_U from the student at `checkpoint` (the stage on its own), into a
-    folder of their own: never a dataset's, nor one this project did not make."""
+    folder of their own: never a dataset's, nor one this project did not make. `option`:
+    what chose the folder, for the messages (the pipeline's is --exp_dir)."""
     dataset = target_unlabeled_dataset(cfg)
+    setup_device_for(cfg, inference=True)
+    predict = load_confidence(cfg, checkpoint, dataset.image_size[::-1])
     with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
-                dataset_roots(cfg), option='--pseudo_dir'):
-        setup_device_for(cfg, inference=True)
-        predict = load_confidence(cfg, checkpoint, dataset.image_size[::-1])
+                dataset_roots(cfg), option=option):
         stats = generate_pseudo_labels(predict, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
                                        cfg.TRAIN.PSEUDO_PORTION,
                                        cfg.TRAIN.PSEUDO_THRESHOLD_CAP, cfg.NUM_WORKERS)
@@ -141,10 +144,14 @@ def passed_on(cfg, model_dir):
     return os.path.join(model_dir, 'best.ckpt' if cfg.TRAIN.PASS_ON == 'best' else 'final.ckpt')
 
 
-def best_snapshot(model_dir):
-    """{'mIoU', 'iteration'} of the model's best validated checkpoint, or None without one."""
+def best_snapshot(cfg, model_dir):
+    """{'mIoU', 'iteration'} of the model's best validated checkpoint, or None without one (a
+    warning if the model was validated: its best.ckpt was deleted since)."""
     path = os.path.join(model_dir, 'best.ckpt')
     if not os.path.isfile(path):
+        if 0 < cfg.TRAIN.EVAL_EVERY <= cfg.TRAIN.EARLY_STOP:
+            print(f'warning: {path} is missing: the table shows no best snapshot of '
+                  f'{os.path.basename(model_dir)}', file=sys.stderr)
         return None
     params = read_checkpoint(path)
     return {'mIoU': round(float(params['meta.best'].asnumpy()), 2),
@@ -206,7 +213,8 @@ def round_steps(cfg, exp_dir, r, rounds, start):
         teachers[mixing.stage] = f'round{r}/{mixing.stage}'
         steps.append(training_step(
             step_cfg, teachers[mixing.stage], model_dir(mixing.stage), mixing.stage,
-            functools.partial(train_teacher.train, step_cfg, mix, model_dir(mixing.stage)),
+            functools.partial(train_teacher.train, step_cfg, mix, model_dir(mixing.stage),
+                              EXP_DIR),
             functools.partial(train_teacher.compile_ahead, step_cfg, mix),
             before + needs, len(mixing.images)))
     init, needs = init_from('student')
@@ -215,7 +223,8 @@ def round_steps(cfg, exp_dir, r, rounds, start):
     distill.student_init_of(step_cfg, teacher_ckpts)  # a bad TRAIN.STUDENT_INIT fails now
     steps.append(training_step(
         step_cfg, f'round{r}/student', model_dir('student'), 'student',
-        functools.partial(distill.train, step_cfg, teacher_ckpts, model_dir('student')),
+        functools.partial(distill.train, step_cfg, teacher_ckpts, model_dir('student'),
+                          EXP_DIR),
         functools.partial(distill.compile_ahead, step_cfg),
         before + needs + list(teachers.values()), 2))
     evaluated = {**{stage: (os.path.join(round_dir, stage, 'final.ckpt'), [step])
@@ -231,7 +240,8 @@ def round_steps(cfg, exp_dir, r, rounds, start):
     if r < rounds:  # the last round's pseudo labels would feed no one
         pseudo_dir = os.path.join(round_dir, 'pseudo')
         steps.append(Step(f'round{r}/pseudo', os.path.join(pseudo_dir, 'list.txt'),
-                          functools.partial(pseudo_labels, cfg, ckpt['student'], pseudo_dir),
+                          functools.partial(pseudo_labels, cfg, ckpt['student'], pseudo_dir,
+                                            EXP_DIR),
                           (f'round{r}/student',)))
     return steps
 
@@ -242,7 +252,7 @@ def round_scores(cfg, results, exp_dir, r):
     scores = {column: primary_score(cfg, results.get(f'round{r}/eval_{column}'))
               for column in columns(cfg)}
     for model in trained_models(cfg):
-        scores[f'{model}_best'] = best_snapshot(os.path.join(exp_dir, f'round{r}', model))
+        scores[f'{model}_best'] = best_snapshot(cfg, os.path.join(exp_dir, f'round{r}', model))
     return scores
 
 
@@ -253,7 +263,7 @@ def baseline_training(cfg, exp_dir, name, init_from, needs=()):
     mix = {'target_only': 'target', 'source_only': 'source'}[name]
     step_cfg = round_cfg(cfg, '', init_from)
     return training_step(step_cfg, f'baselines/{name}', out_dir, name,
-                         functools.partial(train_teacher.train, step_cfg, mix, out_dir),
+                         functools.partial(train_teacher.train, step_cfg, mix, out_dir, EXP_DIR),
                          functools.partial(train_teacher.compile_ahead, step_cfg, mix), needs)
 
 
@@ -333,6 +343,7 @@ def budget_run(args, num_labeled, split=None, seed=None):
                                               'split': split, 'opts': opts}))
     cfg.TRAIN.ROUND_INIT = args.init or cfg.TRAIN.ROUND_INIT
     labeled_names = read_list(cfg.DATA_LIST_TARGET_LABELED)
+    check_inputs(cfg)  # before the first step, which may be hours before the last reads them
     rounds = args.rounds or cfg.TRAIN.ROUNDS or default_rounds(cfg, labeled_names)
     exp_dir = args.exp_dir or os.path.join(
         args.exp_root or cfg.EXP_ROOT,
@@ -391,7 +402,7 @@ def main(args):
         for (run_cfg, exp_dir, rounds, settings), label in zip(runs, labels):
             # The whole pipeline's folder is this run's, besides each stage's own in it.
             stack.enter_context(RunDir(exp_dir, 'pipeline', settings, dataset_roots(run_cfg),
-                                       option='--exp_dir'))
+                                       option=EXP_DIR))
             manifests[label] = Manifest(os.path.join(exp_dir, 'manifest.json'), settings,
                                         label and label + '/')
             steps.append(pipeline_steps(run_cfg, exp_dir, rounds, args.baselines))

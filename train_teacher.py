@@ -93,11 +93,12 @@ def stage_trainer(cfg, mix, out_dir=None):
                    reuse_key=compiled_step_key(cfg, stage))
 
 
-def train(cfg, mix, out_dir):
-    """Train one teacher (or baseline) to cfg.TRAIN.EARLY_STOP; returns final.ckpt's path."""
+def train(cfg, mix, out_dir, option='--out_dir'):
+    """Train one teacher (or baseline) to cfg.TRAIN.EARLY_STOP; returns final.ckpt's path.
+    `option`: what chose `out_dir`, for the messages (the pipeline's is --exp_dir)."""
     start_process(cfg)
     # The folder first: an unusable one fails before the data sets are read.
-    with RunDir(out_dir, STAGES[mix], run_settings(cfg), dataset_roots(cfg)):
+    with RunDir(out_dir, STAGES[mix], run_settings(cfg), dataset_roots(cfg), option):
         return stage_trainer(cfg, mix, out_dir).run()
 
 

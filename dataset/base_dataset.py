@@ -5,6 +5,7 @@ both resized to the configured sizes (`load`), or to the network's input: CHW fl
 mean subtracted (`__getitem__`). Mixing works on the `load` form; colour transfer on the
 image at its native size (`load(index, resize=False)`), resized after it (`resize_image`).
 """
+import codecs
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from utils.errors import DataError
+from utils.errors import DataError, check_file
 from utils.func import IGNORE_LABEL
 from utils.serialization import atomic_write_text
 
@@ -22,8 +23,7 @@ from utils.serialization import atomic_write_text
 
 def load_class_info(info_path):
     """(class names, palette, label-id -> train-id lookup table of 256 entries)."""
-    if not os.path.isfile(info_path):
-        raise DataError(f'class table not found: {info_path}')
+    check_file(info_path, 'class table')
     with open(info_path) as f:
         info = json.load(f)
     lut = np.full(256, IGNORE_LABEL, dtype=np.uint8)
@@ -45,8 +45,7 @@ def read_image(path, mode='RGB'):
 
     A 16- or 32-bit greyscale image is refused rather than converted: Pillow clips it to 255,
     all white (16-bit RGB PNGs open as 8-bit RGB and are kept)."""
-    if not os.path.isfile(path):
-        raise DataError(f'image not found: {path}')
+    check_file(path, 'image')
     try:
         with Image.open(path) as img:
             img.load()
@@ -80,11 +79,39 @@ def to_network_input(rgb, mean):
     return np.ascontiguousarray(bgr.transpose(2, 0, 1))
 
 
+def read_lines(path, what='list file'):
+    """The lines of a UTF-8 text file, stripped (a byte-order mark dropped), blank ones kept:
+    their numbers are the file's."""
+    check_file(path, what)
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+        text = data.decode('utf-8-sig')
+    except OSError as e:
+        raise DataError(f'cannot read {what} {path}: {e.strerror}') from None
+    except UnicodeDecodeError:
+        utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        raise DataError(f'{what} {path} is not UTF-8 text{" (it is UTF-16)" if utf16 else ""}: '
+                        f'save it as UTF-8') from None
+    return [line.strip() for line in text.splitlines()]
+
+
 def read_list(list_path, max_items=None):
-    if not os.path.isfile(list_path):
-        raise DataError(f'list file not found: {list_path}')
-    with open(list_path) as f:
-        names = [line.strip() for line in f if line.strip()]
+    """The names of a dataset's list file: each a relative path inside the dataset's folder
+    (no absolute path, no `..`: what is written from a name, a pseudo label, stays inside
+    its own folder too), each once."""
+    names, lines_of = [], {}
+    for number, name in enumerate(read_lines(list_path), 1):
+        if not name:
+            continue
+        if os.path.isabs(name) or '..' in name.split('/'):
+            raise DataError(f"{list_path}: line {number}: {name} is not a path inside the "
+                            f"dataset's folder (a name is relative to it, without ..)")
+        if name in lines_of:
+            raise DataError(f'{list_path}: line {number}: {name} is listed twice (line '
+                            f'{lines_of[name]} too)')
+        lines_of[name] = number
+        names.append(name)
     if not names:
         raise DataError(f'list file is empty: {list_path}')
     return names[:max_items] if max_items else names
@@ -158,7 +185,8 @@ class BaseDataset(ABC):
             paths = [self.image_path(name)] + ([self.label_path(name)] if self.labeled else [])
             for path in paths:
                 if not os.path.isfile(path):
-                    raise DataError(f'{self.list_path}: {name}: file not found: {path}')
+                    problem = 'a folder, not a file' if os.path.isdir(path) else 'file not found'
+                    raise DataError(f'{self.list_path}: {name}: {problem}: {path}')
 
     def __len__(self):
         return len(self.names)

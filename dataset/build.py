@@ -1,4 +1,6 @@
 """The data sets of a run, from the config: source, labeled target, unlabeled target, val."""
+import copy
+import sys
 
 from dataset.base_dataset import read_list
 from dataset.cityscapes import CityscapesDataset, PseudoLabeledCityscapes, cityscapes_val
@@ -49,3 +51,23 @@ def target_unlabeled_dataset(cfg):
 
 def val_dataset(cfg):
     return cityscapes_val(cfg, cfg.DATA_DIRECTORY_TARGET)
+
+
+def check_inputs(cfg):
+    """Read every list of the config and check that each file it names is there, before a
+    pipeline's first step: a missing val image stops it now, not after a round's training
+    (the pseudo labels, which the pipeline makes, excepted). A D_T that is not part of D_U
+    is a warning (the paper's D_U holds every train image, D_T among them)."""
+    without_pseudo = copy.deepcopy(cfg)
+    without_pseudo.DATA_DIRECTORY_PSEUDO = ''
+    source_dataset(cfg)
+    labeled = target_labeled_dataset(without_pseudo)
+    target_unlabeled_dataset(cfg)
+    val_dataset(cfg)
+    pool = set(read_list(cfg.DATA_LIST_TARGET))
+    outside = [name for name in labeled.names if name not in pool]
+    if outside:
+        print(f'warning: {len(outside)} of the {len(labeled)} images of '
+              f'DATA_LIST_TARGET_LABELED {cfg.DATA_LIST_TARGET_LABELED} are not in '
+              f'DATA_LIST_TARGET {cfg.DATA_LIST_TARGET} (e.g. {outside[0]}): D_T is not part '
+              f'of D_U', file=sys.stderr)

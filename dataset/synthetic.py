@@ -4,6 +4,9 @@
         [--num_val N] [--target_size 256x128] [--source_size 320x180] [--synthia] [--gap 1.0]
         [--workers N]
 
+DIR is a new or empty folder, or one this generator wrote before (it holds generated.json):
+it never draws over other files.
+
 Tests and the CPU demo need data that the real loaders read unchanged, that a tiny DeepLab-v2
 learns at 128x64 .. 256x128, and whose source -> target gap is real and controllable. Each
 image is drawn in two steps: a scene (label, instance and part maps; one layout logic for
@@ -27,7 +30,8 @@ from PIL import Image
 
 from dataset.base_dataset import write_list
 from dataset.png16 import write_png_16bit
-from utils.serialization import atomic_write_text
+from utils.errors import ConfigError, OutputError, run_cli
+from utils.serialization import atomic_write_json, atomic_write_text
 
 # Cityscapes label ids: the label space of gtFine_labelIds and of the GTA5 labels.
 UNLABELED, EGO_VEHICLE = 0, 1
@@ -52,6 +56,9 @@ SYNTHIA_LANE_MARKING = 22
 CITIES = {'train': ('aachen', 'bochum', 'bremen'), 'val': ('frankfurt', 'lindau', 'munster')}
 DOMAIN_CODES = {'gta5': 1, 'cityscapes_train': 2, 'cityscapes_val': 3, 'synthia': 4}
 MIN_SIZE = (32, 16)
+# Written in the output folder before any image: a folder holding it is this generator's,
+# whose files a new run may write again; a non-empty folder without it is refused.
+RECORD = 'generated.json'
 
 # Parts of an instance drawn in their own colour (tyres, glass, skin, lane paint, ...).
 BODY, DARK, GLASS, SKIN, BRIGHT, TRUNK, LAMP = range(7)
@@ -571,13 +578,18 @@ def generate(out_dir, seed=0, num_source=50, num_train=40, num_val=10, target_si
     Returns {'gta5': root, 'cityscapes': root} (+ 'synthia': root with synthia=True).
     """
     if not 0.0 <= gap <= 1.0:
-        raise ValueError(f'gap must be in [0, 1], got {gap}')
+        raise ConfigError(f'gap must be in [0, 1], got {gap}')
+    if seed < 0:
+        raise ConfigError(f'seed must be >= 0, got {seed}')
     for size in (target_size, source_size):
         if len(size) != 2 or size[0] < MIN_SIZE[0] or size[1] < MIN_SIZE[1]:
-            raise ValueError(f'size must be at least {MIN_SIZE[0]}x{MIN_SIZE[1]}, got {size}')
+            raise ConfigError(f'size must be at least {MIN_SIZE[0]}x{MIN_SIZE[1]}, got {size}')
     for name, num in (('num_source', num_source), ('num_train', num_train), ('num_val', num_val)):
         if num < 1:
-            raise ValueError(f'{name} must be at least 1, got {num}')
+            raise ConfigError(f'{name} must be at least 1, got {num}')
+    claim(out_dir, {'seed': seed, 'num_source': num_source, 'num_train': num_train,
+                    'num_val': num_val, 'target_size': list(target_size),
+                    'source_size': list(source_size), 'synthia': synthia, 'gap': gap})
     # spawn: a caller's threads (MindSpore's) would not survive a fork
     pool = futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(
         'spawn')) if workers > 1 else None
@@ -598,6 +610,19 @@ def generate(out_dir, seed=0, num_source=50, num_train=40, num_val=10, target_si
     for source in ('gta5', 'synthia') if synthia else ('gta5',):
         write_data_config(out_dir, source)
     return roots
+
+
+def claim(out_dir, arguments):
+    """Make `out_dir` this generator's (RECORD, with the `arguments`), unless it holds files
+    that an earlier run of it did not write: those would be overwritten."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OutputError(f'--out {out_dir} is a file, not a folder')
+    found = sorted(os.listdir(out_dir)) if os.path.isdir(out_dir) else []
+    if found and RECORD not in found:
+        raise OutputError(f'--out {out_dir} is not empty and was not written by this generator '
+                          f'(no {RECORD}; found {", ".join(found[:3])}): its files would be '
+                          f'overwritten; use a new or empty folder')
+    atomic_write_json(os.path.join(out_dir, RECORD), arguments)
 
 
 def write_data_config(out_dir, source='gta5'):
@@ -689,4 +714,4 @@ def main(args):
 
 
 if __name__ == '__main__':
-    main(parse_args())
+    run_cli(main, parse_args())

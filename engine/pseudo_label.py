@@ -22,7 +22,7 @@ from dataset.base_dataset import write_list
 from dataset.pipeline import eval_loader, iterate
 from utils.distributed import all_reduce_sum, barrier, current_rank
 from utils.func import IGNORE_LABEL
-from utils.serialization import atomic_save_image, atomic_write_json
+from utils.serialization import atomic_save_image, atomic_write_json, path_inside
 
 NUM_BINS = 10000
 
@@ -59,7 +59,9 @@ def apply_thresholds(confidence, label, thresholds):
 
 
 def pseudo_label_path(pseudo_dir, name):
-    return os.path.join(pseudo_dir, 'labels', name)
+    """Where the label of the image `name` goes (or is removed from): inside pseudo_dir/labels,
+    whatever the name."""
+    return path_inside(os.path.join(pseudo_dir, 'labels'), name)
 
 
 def generate_pseudo_labels(predict, dataset, pseudo_dir, num_classes, checkpoint='',

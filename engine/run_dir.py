@@ -7,18 +7,20 @@ lives, refused to another stage or other settings, and never inside a dataset.
                        drops the lock of a killed run, so the next run takes it over
 
 Settings are JSON-ready: {'cfg': the effective config, plus what else decides the outcome,
-e.g. the labeled list or the teachers}. A folder that holds work (anything besides run.json,
-.lock and config.yaml) is refused to a run whose stage or settings differ; one without work
-takes the new run's record.
+e.g. the teachers, and 'contents': a digest of each list and checkpoint the run reads}. A
+folder that holds work (anything besides run.json, .lock and config.yaml) is refused to a run
+whose stage or settings differ, or whose lists or starting checkpoints changed since (named);
+one without work takes the new run's record.
 """
 import fcntl
+import functools
 import json
 import os
 import tempfile
 
 from utils.distributed import current_rank, rank0_says
 from utils.errors import ConfigError, OutputError
-from utils.serialization import atomic_write_json, to_plain
+from utils.serialization import atomic_write_json, file_digest, to_plain
 
 RECORD = 'run.json'
 LOCK = '.lock'
@@ -32,6 +34,11 @@ NO_WORK = (RECORD, LOCK, 'config.yaml')
 RESUMABLE_WITH_OTHER = ('NUM_WORKERS', 'DEVICE_ID', 'CPU_THREADS', 'CPU_PIN', 'PIPELINE_JOBS',
                         'PIPELINE_DEVICE_IDS', 'LAUNCH_BLOCKING')
 DATASET_ROOTS = ('DATA_DIRECTORY_SOURCE', 'DATA_DIRECTORY_TARGET', 'DATA_DIRECTORY_PSEUDO')
+# The files a config makes a run read besides the images: the lists, the class table, the
+# initial weights (and DATA_DIRECTORY_PSEUDO's list.txt).
+READ_FILES = ('DATA_LIST_SOURCE', 'DATA_LIST_TARGET', 'DATA_LIST_TARGET_LABELED',
+              'TEST.DATA_LIST', 'TEST.INFO', 'TRAIN.RESTORE_FROM')
+CONTENTS = 'contents'
 
 
 def differing_keys(old, new, prefix=''):
@@ -48,9 +55,17 @@ def differing_keys(old, new, prefix=''):
 
 
 def run_settings(cfg, **paths):
-    """The settings of a run: its config and the files it reads besides (absolute paths)."""
-    return {'cfg': to_plain(cfg),
-            **{name: os.path.abspath(path) if path else '' for name, path in paths.items()}}
+    """The settings of a run: its config, the files it reads besides (absolute paths), and
+    what each list and checkpoint it reads holds ({path: digest}): the same path with other
+    contents is another run."""
+    paths = {name: os.path.abspath(path) if path else '' for name, path in paths.items()}
+    read = [functools.reduce(lambda node, part: node[part], key.split('.'), cfg)
+            for key in READ_FILES]
+    if cfg.DATA_DIRECTORY_PSEUDO:
+        read.append(os.path.join(cfg.DATA_DIRECTORY_PSEUDO, 'list.txt'))
+    return {'cfg': to_plain(cfg), **paths,
+            CONTENTS: {os.path.abspath(path): file_digest(path)
+                       for path in read + list(paths.values()) if path}}
 
 
 def dataset_roots(cfg):
@@ -78,6 +93,43 @@ def check_writable(out_dir):
             probe.write(bytes(4096))
     except OSError as e:
         raise OutputError(f'output directory {out_dir} is not writable: {e.strerror}') from None
+
+
+def lock_holder(folder):
+    """The pid (as written) of the run that holds `folder` now, or None."""
+    lock = os.path.join(folder, LOCK)
+    if not os.path.isfile(lock):
+        return None
+    with open(lock, 'rb') as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)  # let go when closed
+        except BlockingIOError:
+            return f.read(32).decode(errors='replace').strip() or 'unknown'
+    return None
+
+
+def check_not_in_use(path, option):
+    """Refuse an output `path` in a run folder (or below one) while a run holds it."""
+    folder = os.path.realpath(path)
+    while True:
+        holder = lock_holder(folder)
+        if holder:
+            raise OutputError(f'{option} {path} is in {folder}, in use by a run (pid {holder}): '
+                              f'wait for it to end, or use another {option}')
+        if folder == os.path.dirname(folder):
+            return
+        folder = os.path.dirname(folder)
+
+
+def check_output_file(path, option, earlier_output):
+    """Refuse an output file `path` that names a folder, or an existing file that
+    `earlier_output(path)` does not take for an earlier output of the same kind: a result
+    replaces nothing else (a checkpoint, a list, a user's file)."""
+    if path.endswith(os.sep) or os.path.isdir(path):
+        raise OutputError(f'{option} {path} is a folder: give the name of a file in it')
+    if os.path.exists(path) and not earlier_output(path):
+        raise OutputError(f'{option} {path} exists and is no earlier output of this script: '
+                          f'it is never replaced; use another {option}')
 
 
 def comparable(settings):
@@ -160,11 +212,20 @@ class RunDir:
             if record['stage'] != self.stage:
                 raise OutputError(f'{self.path} holds a {record["stage"]} run, not '
                                   f'{self.stage}: use another {self.option}')
-            changed = differing_keys(comparable(record['settings']), self.settings)
+            changed = self._changed(comparable(record['settings']))
             if changed:
                 raise ConfigError(f'{self.path} holds a run with other settings; differing: '
                                   f'{", ".join(changed)} (use another {self.option})')
         atomic_write_json(record_path, new)
+
+    def _changed(self, recorded):
+        """What differs between the recorded settings and this run's: the keys, and the files
+        both read whose contents changed since."""
+        before, now = recorded.get(CONTENTS, {}), self.settings.get(CONTENTS, {})
+        changed = [key for key in differing_keys(recorded, self.settings)
+                   if not key.startswith(CONTENTS + '.')]
+        return changed + [f'{path} (its contents changed since)' for path in sorted(now)
+                          if path in before and before[path] != now[path]]
 
     def release(self):
         if self._lock_fd is not None:

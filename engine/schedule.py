@@ -27,13 +27,16 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
+from tqdm import tqdm
+
 from utils.device import current_device, select_device
 from utils.distributed import barrier, current_rank
-from utils.errors import ConfigError
+from utils.errors import ConfigError, StoppedError
 
 PR_SET_PDEATHSIG = 1  # prctl: the signal a process gets when its parent dies
 
@@ -175,16 +178,21 @@ def run_in_workers(manifest, todo, jobs, cores, devices=None):
             done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
             for future in done:
                 _, step, ahead = running.pop(future)
-                result = future.result()
+                try:
+                    result = future.result()
+                except futures.process.BrokenProcessPool:
+                    raise StoppedError(f'[pipeline] {step.name}: its worker process was killed '
+                                       f'(out of memory?); the same command skips the '
+                                       f'finished steps and resumes the others') from None
                 if not ahead:
                     manifest.record(step.name, step.output, *result)
     except KeyboardInterrupt:
-        stop_workers(workers)
+        stop_workers(workers, running)
         raise KeyboardInterrupt('[pipeline] stopped: the same command skips the finished steps '
                                 'and resumes the others, a training step at its last '
                                 'checkpoint') from None
     except BaseException:
-        stop_workers(workers)
+        stop_workers(workers, running)
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -211,6 +219,9 @@ def _start_worker(core, device):
     workers itself (a worker's MindSpore would end it without a word), and it dies with the
     pipeline if that is killed."""
     os.setpgrp()
+    # tqdm's default lock holds a semaphore, which a worker ended by stop_workers would leave
+    # to multiprocessing's resource tracker to warn about; a worker's bars are its own.
+    tqdm.set_lock(threading.RLock())
     if sys.platform.startswith('linux'):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if core is not None:
@@ -219,16 +230,26 @@ def _start_worker(core, device):
         select_device(*device)
 
 
-def stop_workers(workers):
-    """End the steps still running: their processes are killed; their checkpoints, written
-    atomically, stay for the next run to resume from."""
+def stop_workers(workers, running):
+    """End the steps still running (`running`: future -> (worker, step, compiling ahead)):
+    their processes are killed; their checkpoints, written atomically, stay for the next run
+    to resume from."""
     processes = [process for pool in workers
                  for process in (getattr(pool, '_processes', None) or {}).values()]
-    for pool in workers:
-        pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
-    print(file=sys.stderr)  # a worker's progress bar ended mid-line
     deadline = time.time() + 10
     for process in processes:
         process.join(max(0.0, deadline - time.time()))
+        if process.is_alive():
+            process.kill()
+    # Each pool, its workers gone, closes its queues: no semaphore is left behind for
+    # multiprocessing's resource tracker to warn about at exit.
+    for pool in workers:
+        pool.shutdown(wait=True, cancel_futures=True)
+    # A step's progress bar ended mid-line: the message that follows takes its place on a
+    # terminal, and starts a line of its own in a file.
+    if sys.stderr.isatty():
+        sys.stderr.write('\r\x1b[K')
+    elif any(not ahead for _, _, ahead in running.values()):
+        sys.stderr.write('\n')

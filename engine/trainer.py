@@ -44,9 +44,14 @@ from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, rea
                               save_checkpoint)
 from utils.device import default_mode, device_default, pinned_core, setup_device_for
 from utils.distributed import barrier, current_rank, grad_reducer, init_distributed
-from utils.errors import CheckpointError, ConfigError, OutputError
+from utils.errors import CheckpointError, ConfigError, OutputError, TrainingError
 from utils.func import primary_metric
 from utils.serialization import atomic_write_text, dump_cfg, to_plain, leftover_temporaries
+
+
+# With a loss scaler, a step whose gradients overflow is skipped and the scale halved (from
+# 2**16, down to 1: 16 halvings); this many non-finite steps in a row are not the scale's doing.
+SKIPPED_STEPS_LIMIT = 32
 
 
 class LossPart:
@@ -244,11 +249,13 @@ class Trainer:
         if devices_note:
             self.log(f'[{stage}] {devices_note}')
         self.iteration = 0  # the last finished step, for the message of an interrupt
+        self.skipped = 0    # non-finite steps in a row (a loss scaler skips them)
         if out_dir is not None and self.rank == 0:  # None: a trainer that only compiles
             check_writable(out_dir)
         level = amp_level(cfg)
         # Mixed precision scales the loss, skipping the steps whose gradients overflow.
         self.scaler = ms.amp.DynamicLossScaler(2.0 ** 16, 2, 1000) if level != 'O0' else None
+        self.scaled = self.scaler is not None
         reusable = reuse_key is not None and keeps_compiled_steps(cfg)
         kept = _COMPILED.get(reuse_key) if reusable else None
         self.reused = kept is not None and kept.adopt(net, frozen)
@@ -267,7 +274,8 @@ class Trainer:
         self.predictors = kept.predictors if reusable else {}
 
     def _build_step(self, parts):
-        """The step: gradients of each loss part, summed, averaged over ranks, applied.
+        """The step: gradients of each loss part, summed, averaged over ranks, applied; it
+        returns the loss, its terms and whether both the loss and the gradients were finite.
 
         Each part's backward pass runs before the next part's forward, so a step on two images
         (the sample-level teacher, the student) peaks at the memory of one image's step. The
@@ -304,13 +312,15 @@ class Trainer:
                 grads = part_grads if grads is None else add_grads(grads, part_grads)
             grads = reduce_grads(grads)
             if scaler is None:
-                return ops.depend(loss, optimizer(grads)), terms
-            loss, grads = scaler.unscale(loss), scaler.unscale(grads)
-            finite = ms.amp.all_finite(grads)
-            scaler.adjust(finite)
-            if finite:
                 loss = ops.depend(loss, optimizer(grads))
-            return loss, terms
+                finite = ms.amp.all_finite(grads)
+            else:
+                loss, grads = scaler.unscale(loss), scaler.unscale(grads)
+                finite = ms.amp.all_finite(grads)
+                scaler.adjust(finite)
+                if finite:
+                    loss = ops.depend(loss, optimizer(grads))
+            return loss, terms, ops.logical_and(finite, ops.isfinite(loss))
 
         return ms.jit(train_step) if use_jit(self.cfg) else train_step
 
@@ -331,6 +341,10 @@ class Trainer:
         return state
 
     def save(self, path, iteration):
+        # A step of finite gradients may still overflow the weights (a huge learning rate):
+        # no checkpoint is written but of finite ones. On every rank, which hold the same.
+        if not ms.amp.all_finite(tuple(self.net.get_parameters())):
+            raise self.diverged(f'the weights are not finite at iteration {iteration}')
         if self.rank != 0:
             return
         meta = {'iteration': iteration, 'stage': self.stage, 'best': float(self.best),
@@ -439,13 +453,14 @@ class Trainer:
         began = time.time()
         for iteration, batch in zip(range(start, stop), batches):
             waited += time.time() - fetch_start  # the step is blocked on loading and mixing
-            loss, terms = self.train_step(*[ms.Tensor(v) for v in batch.values()])
+            loss, terms, finite = self.train_step(*[ms.Tensor(v) for v in batch.values()])
             if iteration == start or pinned:
                 # The first step compiles: its time is worth knowing alone. On one core the
                 # main thread, preparing the next step, would take the core from this one.
                 loss.asnumpy()
             if iteration == start:
                 seconds['first_step'] = time.time() - began
+            self.check_step(iteration + 1, finite)
             done = self.iteration = iteration + 1
             bar.update(1)
             if done % cfg.TRAIN.LOG_EVERY == 0 or done == stop:
@@ -466,6 +481,29 @@ class Trainer:
         seconds['steps'] = (time.time() - began - seconds['first_step'] - seconds['validation']
                             - seconds['checkpoints'])
         return {k: round(v, 3) for k, v in seconds.items()}
+
+    def check_step(self, iteration, finite):
+        """Stop at the first step whose loss or gradients are not finite (NaN or infinite).
+        With a loss scaler such a step is skipped, and the scale lowered: an error only
+        SKIPPED_STEPS_LIMIT in a row."""
+        if finite.asnumpy():
+            self.skipped = 0
+            return
+        self.skipped += 1
+        if self.scaled and self.skipped < SKIPPED_STEPS_LIMIT:
+            return
+        skipped = (f' ({self.skipped} steps in a row, more than the loss scaler skips)'
+                   if self.scaled else '')
+        raise self.diverged(f'the loss is not finite at iteration {iteration}{skipped}')
+
+    def diverged(self, what):
+        """The error that stops a training gone non-finite, naming its last finite
+        checkpoint."""
+        newest = self.periodic_checkpoints()
+        last = (f'the last finite checkpoint is {newest[0][1]}' if newest
+                else 'no checkpoint was written yet')
+        return TrainingError(f'[{self.stage}] {what}: the training diverged (TRAIN.LEARNING_RATE '
+                             f'{self.cfg.TRAIN.LEARNING_RATE:g} too high?); {last}')
 
     def predictor(self):
         """The validation's Predictor: one per net and label size, compiled at its first use."""

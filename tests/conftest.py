@@ -1,11 +1,15 @@
 """Shared fixtures: the tiny config, the CPU device, and small Cityscapes-layout data sets."""
+import hashlib
 import os
+import shutil
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 from config import get_cfg
+from engine.run_dir import LOCK
 from utils.device import setup_device
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,6 +83,20 @@ def cityscapes_sample(tmp_path):
     return root, list_path
 
 
+def snapshot(root):
+    """{relative path: sha256} of every file below `root`, and its folders (as None); a run
+    folder's lock file, which holds the pid of the last run, left out."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            found[os.path.relpath(os.path.join(folder, name), root)] = None
+        for name in set(files) - {LOCK}:
+            path = os.path.join(folder, name)
+            with open(path, 'rb') as f:
+                found[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
 def run_script(script, *args, timeout=600):
     """Run one of the project's scripts as a user would; returns the CompletedProcess."""
     import subprocess
@@ -114,3 +132,18 @@ def labeled_4(generated, tmp_path_factory):
     path = tmp_path_factory.mktemp('labeled') / 'labeled_4.txt'
     path.write_text('\n'.join(names[:4]) + '\n')
     return path
+
+
+@pytest.fixture
+def target_copy(generated, tmp_path):
+    """A copy of the generated Cityscapes-layout data (a test may change or lose it), and a
+    config overlay pointing every target key at it: (root, overlay)."""
+    target = tmp_path / 'cityscapes'
+    shutil.copytree(os.path.join(generated[0], 'cityscapes'), target)
+    lists = target / 'cityscapes_list'
+    overlay = tmp_path / 'target_copy.yaml'
+    overlay.write_text(yaml.safe_dump({
+        'DATA_DIRECTORY_TARGET': str(target), 'DATA_LIST_TARGET': str(lists / 'train.txt'),
+        'DATA_LIST_TARGET_LABELED': str(lists / 'train.txt'),
+        'TEST': {'DATA_LIST': str(lists / 'val.txt')}}))
+    return target, overlay

@@ -38,3 +38,9 @@ def train_graph(graph, path, seconds=0.3):
     with open(path, 'w') as f:
         f.write('done')
     return {'pid': os.getpid(), 'compiled_before': compiled_before}
+
+
+def die():
+    """What the kernel's OOM killer does to a worker."""
+    import signal
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -459,3 +459,75 @@ def test_label_of_no_class_warns_once_per_file(copied, kind, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f'warning: {path}: ') and \
         ('300' if kind == 'synthia' else '250') in lines[0], lines
+
+
+def test_list_encodings_and_an_unreadable_list(copied, monkeypatch):
+    # A UTF-8 byte-order mark once made the first name "not found"; UTF-16 or a list the
+    # user may not read was a traceback.
+    make, list_path = _make('cityscapes', copied)
+    root = _kind_root(copied, 'cityscapes')
+    names = make(root, list_path).names
+    text = '\r\n'.join(names) + '\r\n'
+    with open(list_path, 'wb') as f:
+        f.write(b'\xef\xbb\xbf' + text.encode())
+    assert make(root, list_path).names == names
+    with open(list_path, 'wb') as f:
+        f.write(text.encode('utf-16'))
+    with pytest.raises(DataError) as error:
+        make(root, list_path)
+    _assert_one_line(error, list_path, 'UTF-16', 'UTF-8')
+    real_open = open
+
+    def denied(path, *args, **kwargs):  # (chmod does not stop root, who runs the tests here)
+        if path == list_path:
+            raise PermissionError(13, 'Permission denied', path)
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr('builtins.open', denied)
+    with pytest.raises(DataError) as error:
+        make(root, list_path)
+    _assert_one_line(error, list_path, 'Permission denied')
+
+
+def test_a_folder_where_a_file_belongs_says_so(copied, tmp_path):
+    from dataset.base_dataset import read_image
+    from utils.checkpoint import read_checkpoint
+    from utils.errors import CheckpointError
+    make, list_path = _make('cityscapes', copied)
+    root = _kind_root(copied, 'cityscapes')
+    folder = str(tmp_path)
+    for read, error_type in ((lambda: make(root, folder), DataError),
+                             (lambda: read_image(folder), DataError),
+                             (lambda: read_checkpoint(folder), CheckpointError)):
+        with pytest.raises(error_type) as error:
+            read()
+        _assert_one_line(error, f'{folder} is a folder, not a file')
+    name = make(root, list_path).names[0]
+    with open(list_path, 'a') as f:
+        f.write(os.path.dirname(name) + '\n')        # a city's folder, listed as an image
+    with pytest.raises(DataError) as error:
+        make(root, list_path)
+    _assert_one_line(error, list_path, 'a folder, not a file', os.path.dirname(name))
+
+
+def test_a_name_listed_twice_is_refused(copied):
+    # D_T with a duplicate once counted it twice in the label budget (the run's folder name).
+    make, list_path = _make('cityscapes', copied)
+    names = make(_kind_root(copied, 'cityscapes'), list_path).names
+    write_list(list_path, names + [names[1]])
+    with pytest.raises(DataError) as error:
+        make(_kind_root(copied, 'cityscapes'), list_path)
+    _assert_one_line(error, list_path, f'line {len(names) + 1}', names[1], 'line 2')
+
+
+def test_a_labeled_list_outside_the_train_list_is_a_warning(generated, tmp_path, capsys):
+    from dataset.build import check_inputs
+    _, data_cfg = generated
+    cfg = get_cfg([TINY_CFG, data_cfg])
+    train = target_unlabeled_dataset(cfg).names
+    cfg.DATA_LIST_TARGET = str(tmp_path / 'd_u.txt')
+    write_list(cfg.DATA_LIST_TARGET, train[2:])
+    check_inputs(cfg)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith('warning: 2 of the 12 images of '
+                                                   'DATA_LIST_TARGET_LABELED'), lines
+    assert cfg.DATA_LIST_TARGET in lines[0] and train[0] in lines[0]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, TINY_CFG, one_line_error, run_script, write_cityscapes_val
+from conftest import ROOT, TINY_CFG, one_line_error, run_script, snapshot, write_cityscapes_val
 from dataset.base_dataset import load_class_info, map_labels
 from dataset.cityscapes import CityscapesDataset
 from net.deeplabv2_mindspore import build_model
@@ -164,3 +164,57 @@ def test_label_mapping_on_a_cityscapes_sample(cityscapes_sample):
     np.testing.assert_array_equal(label, expected)   # Cityscapes' own id -> train id table
     ids = np.array([7, 26, 0, 34, 255, 33])
     assert map_labels(ids, lut).tolist() == [0, 13, 255, 255, 255, 18]
+
+
+def test_results_replace_nothing_but_earlier_results(car_world, tmp_path, monkeypatch):
+    # --output naming the checkpoint once turned it into JSON; a folder failed after the
+    # whole evaluation, with a traceback.
+    import eval as eval_script
+    from utils.errors import OutputError
+    data, list_path, good, _ = car_world
+    before = open(good, 'rb').read()
+    one_line_error(run_eval('--data_path', data, '--pretrained', good, '--list', list_path,
+                            '--output', good), good, 'never replaced')
+    assert open(good, 'rb').read() == before
+    monkeypatch.setattr(eval_script, 'evaluate', lambda *a, **k: pytest.fail('evaluated'))
+    argv = ['--cfg', TINY_CFG, '--data_path', data, '--pretrained', good, '--list', list_path]
+    for output in (str(tmp_path) + os.sep, str(tmp_path)):
+        with pytest.raises(OutputError, match='is a folder'):
+            eval_script.main(eval_script.parse_args(argv + ['--output', output]))
+    monkeypatch.undo()
+    output = tmp_path / 'r.json'
+    for _ in range(2):          # an earlier evaluation's results are replaced
+        eval_script.main(eval_script.parse_args(argv + ['--output', str(output)]))
+        assert json.loads(output.read_text())['per_class']['car'] == 100.0
+
+
+def test_a_running_run_s_folder_takes_no_results(car_world, tmp_path):
+    import eval as eval_script
+    from engine.run_dir import RunDir
+    from utils.errors import OutputError
+    data, list_path, good, _ = car_world
+    run = tmp_path / 'run'
+    argv = ['--cfg', TINY_CFG, '--data_path', data, '--list', list_path]
+    with RunDir(str(run), 'teacher_rl', {}):
+        checkpoint = run / 'final.ckpt'
+        checkpoint.write_bytes(open(good, 'rb').read())
+        before = snapshot(run)
+        for extra in ([], ['--save_pred', str(run / 'pred')]):
+            with pytest.raises(OutputError, match=f'in {run}, in use by a run'):
+                eval_script.main(eval_script.parse_args(
+                    argv + ['--pretrained', str(checkpoint)] + extra))
+        assert snapshot(run) == before
+    eval_script.main(eval_script.parse_args(argv + ['--pretrained', str(checkpoint)]))
+    assert (run / 'eval_final.json').is_file()       # the run ended: its folder takes them
+
+
+def test_a_checkpoint_of_non_finite_weights_is_refused(car_world, tmp_path, tiny_cfg):
+    data, list_path, _, _ = car_world
+    net = build_model(tiny_cfg)
+    param = dict(net.parameters_and_names())['layer6.conv2d_list.0.bias']
+    param.set_data(ms.Tensor(np.full(param.shape, np.nan, np.float32)))
+    diverged = tmp_path / 'diverged.ckpt'
+    save_checkpoint(str(diverged), net)
+    one_line_error(run_eval('--data_path', data, '--pretrained', str(diverged), '--list',
+                            list_path), str(diverged), 'layer6.conv2d_list.0.bias', 'NaN')
+    assert not (tmp_path / 'eval_diverged.json').exists()

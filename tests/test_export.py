@@ -7,7 +7,7 @@ import pytest
 from mindspore import nn
 
 import export
-from conftest import TINY_CFG, run_script
+from conftest import TINY_CFG, one_line_error, run_script
 from config import get_cfg
 from net.predict import load_main_head
 from net.deeplabv2_mindspore import build_model
@@ -52,3 +52,12 @@ def test_air_needs_ascend(checkpoint, tmp_path):
                               str(tmp_path / 'tiny.air'), '--format', 'AIR'])
     with pytest.raises(ConfigError, match='AIR needs --device Ascend'):
         export.main(args)
+
+
+def test_never_into_a_dataset(checkpoint, generated):
+    root, data_cfg = generated
+    inside = os.path.join(root, 'cityscapes', 'tiny')
+    result = run_script('export.py', '--cfg', TINY_CFG, data_cfg, '--pretrained', checkpoint,
+                        '--output', inside)
+    one_line_error(result, inside + '.mindir', 'DATA_DIRECTORY_TARGET')
+    assert not os.path.exists(inside + '.mindir')

@@ -1,12 +1,13 @@
 """infer.py end to end with a tiny random net: a 1024x512 photograph, folders, bad input."""
 import os
+import shutil
 
 import mindspore as ms
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, TINY_CFG, one_line_error, photo, run_script
+from conftest import ROOT, TINY_CFG, one_line_error, photo, run_script, snapshot
 from config import get_cfg
 from dataset.base_dataset import load_class_info, to_network_input
 from net.deeplabv2_mindspore import build_model
@@ -117,3 +118,25 @@ def test_empty_folder_and_mismatched_checkpoint(checkpoints, mixed_folder, tmp_p
     one_line_error(run_infer(checkpoints[16], str(mixed_folder), str(tmp_path / 'out')),
                    'tiny_16.ckpt', 'NUM_CLASSES 16')
     assert not (tmp_path / 'out').exists()
+
+
+def test_outputs_go_nowhere_near_the_inputs(checkpoints, generated, tmp_path):
+    # Once written into a dataset root, and a traceback for a file as --output, after the
+    # model had loaded.
+    root, data_cfg = generated
+    images = tmp_path / 'images'
+    shutil.copytree(os.path.join(root, 'cityscapes', 'leftImg8bit', 'val', 'frankfurt'), images)
+    before = snapshot(images)
+    one_line_error(run_infer(checkpoints[19], str(images), str(images / 'pred')), '--output',
+                   str(images))
+    assert snapshot(images) == before
+    inside = os.path.join(root, 'cityscapes', 'pred')
+    one_line_error(run_script('infer.py', '--cfg', TINY_CFG, data_cfg, '--pretrained',
+                              checkpoints[19], '--input', str(images), '--output', inside),
+                   inside, 'DATA_DIRECTORY_TARGET')
+    assert not os.path.exists(inside)
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    one_line_error(run_infer(checkpoints[19], str(images), str(blocker)), str(blocker),
+                   'not writable')
+    assert blocker.read_text() == ''

@@ -1,6 +1,5 @@
 """Output folders: never a dataset's, one run at a time, of one stage and one config; nothing
 half-written counts as done; and what a user sees when something goes wrong."""
-import hashlib
 import json
 import os
 import shutil
@@ -12,11 +11,11 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT, TINY_CFG, one_line_error, run_script
+from conftest import ROOT, TINY_CFG, one_line_error, run_script, snapshot
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import final_checkpoint_problem, load_net_checkpoint, save_checkpoint
 from utils.errors import CheckpointError, ConfigError, OutputError
-from engine.run_dir import LOCK, RunDir
+from engine.run_dir import RunDir
 
 SHORT = ['TRAIN.EVAL_EVERY=0', 'TRAIN.EARLY_STOP=4', 'TRAIN.MAX_ITERS=8',
          'TRAIN.SAVE_PRED_EVERY=2']
@@ -25,20 +24,6 @@ SHORT = ['TRAIN.EVAL_EVERY=0', 'TRAIN.EARLY_STOP=4', 'TRAIN.MAX_ITERS=8',
 def teacher_args(data_cfg, out_dir, mix, *opts):
     return ['--mix', mix, '--cfg', TINY_CFG, data_cfg, '--out_dir', str(out_dir),
             '--opts', *SHORT, *opts]
-
-
-def snapshot(root):
-    """{relative path: sha256} of every file below `root`, and its folders (as None); a run
-    folder's lock file, which holds the pid of the last run, left out."""
-    found = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs:
-            found[os.path.relpath(os.path.join(folder, name), root)] = None
-        for name in set(files) - {LOCK}:
-            path = os.path.join(folder, name)
-            with open(path, 'rb') as f:
-                found[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
-    return found
 
 
 def cfg_of(*files):
@@ -120,6 +105,25 @@ def test_a_folder_of_another_stage_is_refused(generated, region_copy):
     assert snapshot(region_copy) == before
 
 
+def test_a_labeled_list_edited_before_a_resume_is_refused(generated, labeled_4, tmp_path):
+    # The run was once taken as the same: the teachers of the old D_T kept, the student
+    # trained on the new one.
+    import train_teacher
+    _, data_cfg = generated
+    labeled = tmp_path / 'labeled.txt'
+    labeled.write_text(labeled_4.read_text())
+    out = tmp_path / 'teacher'
+    args = teacher_args(data_cfg, out, 'target', 'TRAIN.EARLY_STOP=2', 'TRAIN.MAX_ITERS=2',
+                        'TRAIN.SAVE_PRED_EVERY=1') + ['--labeled_list', str(labeled)]
+    train_teacher.main(train_teacher.parse_args(args))
+    os.remove(out / 'final.ckpt')                           # killed before its end
+    before = snapshot(out)
+    names = labeled.read_text().split()
+    labeled.write_text('\n'.join(names[1:]) + '\n')       # one image less
+    one_line_error(run_script('train_teacher.py', *args), str(labeled), 'changed', str(out))
+    assert snapshot(out) == before
+
+
 def test_a_changed_config_is_refused_naming_the_keys(generated, region_copy, capsys):
     import train_teacher
     _, data_cfg = generated
@@ -169,8 +173,9 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path, tiny_cfg, monkeypatch):
 
     for writer in ('_write_parameter_data', '_write_parameter_bytes_data'):
         monkeypatch.setattr(serialization, writer, full_disk)
-    with pytest.raises(OSError, match='No space'):
-        save_checkpoint(str(tmp_path / 'iter_000002.ckpt'), build_model(tiny_cfg))
+    path = str(tmp_path / 'iter_000002.ckpt')
+    with pytest.raises(OutputError, match=f'cannot write {path}: No space'):  # one line
+        save_checkpoint(path, build_model(tiny_cfg))
     assert os.listdir(tmp_path) == []
 
 
@@ -233,19 +238,13 @@ def test_ctrl_c_says_how_to_resume(generated, tmp_path):
     assert 'the same command resumes from iteration' in last and 'iter_0000' in last
 
 
-def test_a_data_error_starts_on_a_line_of_its_own(generated, tmp_path):
-    root, data_cfg = generated
-    target = tmp_path / 'cityscapes'
-    shutil.copytree(os.path.join(root, 'cityscapes'), target)
+def test_a_data_error_starts_on_a_line_of_its_own(generated, target_copy, tmp_path):
+    _, data_cfg = generated
+    target, overlay = target_copy
     names = (target / 'cityscapes_list' / 'train.txt').read_text().split()
     label = target / 'gtFine' / 'train' / names[5].replace('leftImg8bit', 'gtFine_labelIds')
     with open(label, 'r+b') as f:       # readable header, cut data: found only when read
         f.truncate(200)
-    overlay = tmp_path / 'target_copy.yaml'
-    overlay.write_text(yaml.safe_dump({
-        'DATA_DIRECTORY_TARGET': str(target),
-        'DATA_LIST_TARGET': str(target / 'cityscapes_list' / 'train.txt'),
-        'DATA_LIST_TARGET_LABELED': str(target / 'cityscapes_list' / 'train.txt')}))
     result = run_script('train_teacher.py', '--mix', 'target', '--cfg', TINY_CFG, data_cfg,
                         overlay, '--out_dir', tmp_path / 'run', '--opts', 'TRAIN.EVAL_EVERY=0',
                         'TRAIN.EARLY_STOP=24', 'TRAIN.MAX_ITERS=24')

@@ -10,8 +10,8 @@ import pytest
 
 from engine.manifest import Manifest
 from engine.schedule import Step, critical_path, run_steps
-from schedule_work import compile_graph, fail, train_graph, write_after
-from utils.errors import DataError
+from schedule_work import compile_graph, die, fail, train_graph, write_after
+from utils.errors import DataError, StoppedError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -91,6 +91,20 @@ def test_a_failing_step_stops_the_others_and_raises(tmp_path):
     assert time.time() - began < 25, 'the slow step was waited for'
     assert not (tmp_path / 'after').exists() and not (tmp_path / 'slow').exists()
     assert 'broken' not in manifest.data['steps']
+
+
+def test_a_killed_worker_is_one_line_saying_how_to_resume(tmp_path):
+    # Once a BrokenProcessPool traceback.
+    import functools
+    slow = Step('slow', str(tmp_path / 'slow'),
+                functools.partial(write_after, str(tmp_path / 'slow'), 30))
+    killed = Step('killed', str(tmp_path / 'killed'), die)
+    began = time.time()
+    with pytest.raises(StoppedError) as error:
+        run_steps(Manifest(str(tmp_path / 'manifest.json'), {}), [slow, killed], jobs=2)
+    assert time.time() - began < 25, 'the slow step was waited for'
+    assert 'killed: its worker process was killed' in str(error.value)
+    assert 'the same command' in str(error.value) and '\n' not in str(error.value)
 
 
 def test_pin_puts_every_thread_on_one_core(tmp_path):

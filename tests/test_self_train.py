@@ -69,6 +69,7 @@ def test_a_run_for_each_budget_split_and_seed_as_one_set(tmp_path, monkeypatch):
         return {}
 
     monkeypatch.setattr(self_train, 'run_steps', fake_run_steps)
+    monkeypatch.setattr(self_train, 'check_inputs', lambda cfg: None)  # no Cityscapes here
     monkeypatch.setattr(self_train, 'budget_table',
                         lambda cfg, exp_dir, *rest: (os.path.basename(exp_dir),
                                                      os.path.basename(
@@ -246,6 +247,9 @@ def test_ctrl_c_stops_the_workers(pipeline_cfg, tmp_path):
     assert [line for line in stderr.splitlines() if line.startswith('interrupted:')] == [
         'interrupted: [pipeline] stopped: the same command skips the finished steps and '
         'resumes the others, a training step at its last checkpoint']
+    # the last line (once followed by a traceback at exit and multiprocessing's warning of
+    # leaked semaphores)
+    assert stderr.endswith('at its last checkpoint\n'), stderr[-3000:]
     for stage in ('teacher_rl', 'teacher_sl'):  # their workers ended: the locks are free
         lock = exp / 'round1' / stage / '.lock'
         if lock.exists():
@@ -365,3 +369,41 @@ def test_a_third_teacher_is_one_entry_in_train_teachers(pipeline_cfg, tmp_path):
     assert order.index('round1/teacher_cl') < order.index('round1/student')
     log = (exp / 'round1' / 'teacher_cl' / 'log.jsonl').read_text()
     assert 'loss_seg_mix_main' in log
+
+
+def test_pseudo_labels_of_a_changed_checkpoint_are_refused(generated, tmp_path):
+    # The same path with other weights once kept the old labels and thresholds, exit 0.
+    import mindspore as ms
+    from config import get_cfg
+    from conftest import snapshot
+    from net.deeplabv2_mindspore import build_model
+    from self_train import pseudo_labels
+    from utils.checkpoint import save_checkpoint
+    _, data_cfg = generated
+    cfg = get_cfg([TINY_CFG, data_cfg])
+    checkpoint, pseudo = tmp_path / 'student.ckpt', tmp_path / 'pseudo'
+    for seed in (1, 2):
+        ms.set_seed(seed)
+        save_checkpoint(str(checkpoint), build_model(cfg))
+        if seed == 1:
+            pseudo_labels(cfg, str(checkpoint), str(pseudo))
+            before = snapshot(pseudo)
+    one_line_error(run_script('self_train.py', '--cfg', TINY_CFG, data_cfg, '--pseudo_only',
+                              '--checkpoint', checkpoint, '--pseudo_dir', pseudo),
+                   f'{checkpoint} (its contents changed since)', str(pseudo))
+    assert snapshot(pseudo) == before
+
+
+def test_a_deleted_best_checkpoint_is_a_warning(tiny_cfg, tmp_path, capsys):
+    # The table once dropped its "(best ...)" without a word.
+    from self_train import round_scores
+    tiny_cfg.TRAIN.EVAL_EVERY, tiny_cfg.TRAIN.EARLY_STOP = 2, 4
+    scores = round_scores(tiny_cfg, {}, str(tmp_path), 1)
+    assert scores['student_best'] is None
+    warnings = capsys.readouterr().err.splitlines()
+    assert warnings == [f'warning: {tmp_path}/round1/{model}/best.ckpt is missing: the table '
+                        f'shows no best snapshot of {model}'
+                        for model in ('teacher_rl', 'teacher_sl', 'student')]
+    tiny_cfg.TRAIN.EVAL_EVERY = 0                   # never validated: nothing to say
+    round_scores(tiny_cfg, {}, str(tmp_path), 1)
+    assert capsys.readouterr().err == ''

@@ -271,3 +271,23 @@ def test_cli_rejects_bad_values(tmp_path, capsys, option, value):
     with pytest.raises(SystemExit):
         synthetic.parse_args(['--out', str(tmp_path), option, value])
     assert repr(value) in capsys.readouterr().err
+
+
+def test_a_folder_of_other_files_is_refused(tmp_path):
+    # A user's gta5/images/00001.png was once drawn over.
+    from conftest import one_line_error, run_script
+    out = tmp_path / 'mine'
+    theirs = out / 'gta5' / 'images' / '00001.png'
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b'a user\'s image')
+    small = ['--num_source', '1', '--num_train', '1', '--num_val', '1', '--target_size',
+             '64x32', '--source_size', '80x45', '--workers', '1']
+    one_line_error(run_script('-m', 'dataset.synthetic', '--out', out, *small), str(out),
+                   'not empty')
+    assert theirs.read_bytes() == b'a user\'s image' and sorted(os.listdir(out)) == ['gta5']
+    one_line_error(run_script('-m', 'dataset.synthetic', '--out', tmp_path / 'new', '--seed',
+                              '-1', *small), 'seed must be >= 0')
+    # its own earlier output is written again
+    for _ in range(2):
+        _generate(tmp_path / 'again', num_source=1, num_train=1, num_val=1)
+    assert os.path.isfile(tmp_path / 'again' / 'gta5' / 'images' / '00001.png')

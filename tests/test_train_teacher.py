@@ -10,6 +10,7 @@ import time
 import mindspore as ms
 import numpy as np
 import pytest
+from tqdm import tqdm
 
 from conftest import ROOT, TINY_CFG, one_line_error, run_script
 from dataset import pipeline
@@ -83,8 +84,8 @@ def test_loss_parts_ask_for_columns_by_name(tiny_cfg, tmp_path):
     assert trainer.term_names == ('top',)
     image = ms.Tensor(np.full((1, 3, 64, 128), 0.5, np.float32))
     label = ms.Tensor(np.full((1, 64, 128), 3, np.int32))
-    loss, (top,) = trainer.train_step(image, label)
-    assert float(loss.asnumpy()) == 3.0 and float(top.asnumpy()) == 0.5
+    loss, (top,), finite = trainer.train_step(image, label)
+    assert float(loss.asnumpy()) == 3.0 and float(top.asnumpy()) == 0.5 and finite
 
 
 def final_params(out_dir):
@@ -243,3 +244,68 @@ def test_a_kept_step_trains_as_a_new_one(generated, tmp_path):
         for name in names:
             np.testing.assert_array_equal(found[name].asnumpy(), expected[name].asnumpy(),
                                           err_msg=name)
+
+
+def test_a_diverging_run_stops_at_its_first_non_finite_loss(generated, tiny_cfg, tmp_path):
+    # LEARNING_RATE 1e30 once trained to NaN weights, exit 0.
+    from utils.checkpoint import load_net_checkpoint
+    _, data_cfg = generated
+    out = tmp_path / 'diverged'
+    result = run_script('train_teacher.py', *teacher_args(
+        data_cfg, str(out), 'target', 'TRAIN.LEARNING_RATE=1e30', 'TRAIN.EARLY_STOP=6',
+        'TRAIN.MAX_ITERS=6', 'TRAIN.SAVE_PRED_EVERY=1'))
+    one_line_error(result, '[target_only] the', 'TRAIN.LEARNING_RATE 1e+30')
+    assert not (out / 'final.ckpt').exists()
+    saved = sorted(glob.glob(str(out / 'checkpoints' / 'iter_*.ckpt')))
+    assert saved and f'the last finite checkpoint is {saved[-1]}' in result.stderr
+    assert f'not finite at iteration {len(saved) + 1}:' in result.stderr
+    for path in saved:                  # every one written is finite (or this would raise)
+        load_net_checkpoint(build_model(tiny_cfg), path)
+
+
+def test_a_loss_scaler_skips_steps_but_not_a_run_of_them(tiny_cfg, tmp_path, monkeypatch):
+    """With a loss scaler (AMP) a step whose gradients overflow is skipped: the first steps
+    here, while the scale comes down from 2**16, are no error; SKIPPED_STEPS_LIMIT in a row
+    (the weights gone non-finite) are."""
+    from engine import trainer as trainer_module
+    from engine.trainer import LossPart
+    from utils.device import setup_device, setup_device_for
+    from utils.errors import TrainingError
+    monkeypatch.setattr(trainer_module, 'SKIPPED_STEPS_LIMIT', 3)
+    tiny_cfg.TRAIN.AMP_LEVEL = 'O2'
+    batch = {'image': np.full((1, 3, 64, 128), 0.5, np.float32),
+             'label': np.full((1, 64, 128), 3, np.int32)}
+
+    def trainer(learning_rate, out):
+        tiny_cfg.TRAIN.LEARNING_RATE = learning_rate
+        ms.set_seed(0)
+        net = build_model(tiny_cfg)
+
+        def mean_logit(image, label):
+            return net(image)[1].mean(), ()
+        made = Trainer(tiny_cfg, net, [LossPart(mean_logit, ('image', 'label'), ())], {},
+                       pipeline.labeled_sample, str(out), 'test')
+        step, made.finite = made.train_step, []
+
+        def recorded(*inputs):
+            outputs = step(*inputs)
+            made.finite.append(bool(outputs[2].asnumpy()))
+            return outputs
+        made.train_step = recorded
+        return made
+
+    def train(made, steps):
+        return made.train_steps(0, steps, iter([batch] * steps), tqdm(disable=True))
+
+    setup_device_for(tiny_cfg)          # PyNative: float16 on CPU does not compile here
+    try:
+        good = trainer(1e-3, tmp_path / 'good')
+        train(good, 5)
+        assert not good.finite[0] and good.finite[-1]
+        diverged = trainer(1e30, tmp_path / 'diverged')
+        with pytest.raises(TrainingError, match=r'\[test\] the loss is not finite at '
+                                                r'iteration \d+ \(3 steps in a row'):
+            train(diverged, 20)
+        assert diverged.finite[-3:] == [False] * 3 and True in diverged.finite
+    finally:
+        setup_device('CPU', 'GRAPH', cpu_threads=1)     # the other tests' (conftest.py)

@@ -7,8 +7,9 @@ import os
 import re
 
 import mindspore as ms
+import numpy as np
 
-from utils.errors import CheckpointError
+from utils.errors import CheckpointError, check_file
 from utils.serialization import atomic_write, mindspore_temporary
 
 # Names a training checkpoint carries besides the network: optimizer state and run metadata
@@ -36,8 +37,7 @@ def is_training_state(name):
 
 def read_checkpoint(path):
     """The checkpoint's name -> Parameter (or str) dict; a clear error when missing or corrupt."""
-    if not os.path.isfile(path):
-        raise CheckpointError(f'checkpoint not found: {path}')
+    check_file(path, 'checkpoint', CheckpointError)
     try:
         return ms.load_checkpoint(path)
     except (ValueError, RuntimeError, TypeError, OSError) as e:
@@ -109,6 +109,16 @@ def architecture_difference(expected, found):
             ' '.join(options))
 
 
+def check_finite(net, params, path):
+    """Refuse weights with a NaN or an infinity (a training that diverged): what they compute
+    looks like a result and is none."""
+    bad = [name for name, _ in net.parameters_and_names()
+           if not np.isfinite(params[name].asnumpy()).all()]
+    if bad:
+        raise CheckpointError(f'{path}: {len(bad)} of its tensors hold NaN or infinite values '
+                              f'({_describe(bad, 2)}): the training that wrote it diverged')
+
+
 def load_net_checkpoint(net, path, params=None, in_place=False):
     """Load every parameter of `net` from `path`; return the checkpoint's dict.
 
@@ -119,6 +129,7 @@ def load_net_checkpoint(net, path, params=None, in_place=False):
     """
     params = read_checkpoint(path) if params is None else params
     check_compatible(net, params, path)
+    check_finite(net, params, path)
     if in_place:
         for name, param in named_parameters(net):
             ms.ops.assign(param, params[name])

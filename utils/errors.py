@@ -1,4 +1,5 @@
 """Errors a user can fix. Scripts turn them into one line and exit code 2, no traceback."""
+import os
 import signal
 import sys
 
@@ -21,6 +22,22 @@ class CheckpointError(DDMError):
 
 class OutputError(DDMError):
     """An output folder that is in use, holds another run, or lies inside a dataset."""
+
+
+class TrainingError(DDMError):
+    """A training that cannot go on: its loss is no longer finite."""
+
+
+class StoppedError(DDMError):
+    """A run stopped from outside (a worker process killed): the same command resumes."""
+
+
+def check_file(path, what, error=DataError):
+    """Raise `error` unless `path` is a file: not found, or a folder where a file belongs."""
+    if os.path.isdir(path):
+        raise error(f'{what} {path} is a folder, not a file')
+    if not os.path.isfile(path):
+        raise error(f'{what} not found: {path}')
 
 
 def _interrupt(signum, frame):

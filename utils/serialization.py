@@ -1,11 +1,14 @@
 """JSON and YAML files: the released loaders, and atomic writes (a reader, or a resumed run,
 never sees a half-written file)."""
 import glob
+import hashlib
 import json
 import os
 import tempfile
 
 import yaml
+
+from utils.errors import OutputError
 
 # mkstemp creates files readable by the owner only; results should get the usual mode.
 _UMASK = os.umask(0)
@@ -23,6 +26,16 @@ def yaml_load(file_path):
     needs a Loader argument since PyYAML 6)."""
     with open(file_path) as f:
         return yaml.safe_load(f)
+
+
+def path_inside(folder, name):
+    """`folder/name`, refused unless it resolves inside `folder`: a name that comes from a
+    list file never makes a write or a removal land anywhere else."""
+    path = os.path.join(folder, name)
+    if not os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep):
+        raise OutputError(f'{name} would be written outside {folder} (at '
+                          f'{os.path.realpath(path)}): refused')
+    return path
 
 
 def atomic_path(path):
@@ -55,15 +68,20 @@ def leftover_temporaries(directory, name):
 
 
 def atomic_write(path, write_fn):
-    """Call `write_fn(tmp_path)`, then rename the result onto `path`; remove it on failure."""
-    tmp = atomic_path(path)
+    """Call `write_fn(tmp_path)`, then rename the result onto `path`; remove it on failure. A
+    write the system refuses (a full disk, a read-only folder) is an OutputError naming
+    `path`: what was written before stays, and the same command resumes from it."""
+    tmp = None
     try:
+        tmp = atomic_path(path)
         write_fn(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as e:
+        if tmp and os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError):
+            raise OutputError(f'cannot write {path}: {e.strerror or e}') from None
         raise
 
 
@@ -80,6 +98,17 @@ def atomic_write_json(path, obj):
 
 def atomic_save_image(path, image):
     atomic_write(path, image.save)
+
+
+def file_digest(path):
+    """The SHA-256 of a file's bytes (hex), None if there is no such file."""
+    if not os.path.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def to_plain(config):
