@@ -51,7 +51,7 @@ def main(args):
                              else default_output(args.pretrained))
     # A run's folder is its own while it runs (the pipeline's evaluations, in its folder, are
     # its steps and do not come here).
-    for option, path in (('--output', output), ('--save_pred', args.save_pred)):
+    for option, path in (('--save_pred', args.save_pred), ('--output', output)):
         if path:
             check_not_in_use(path, option)
     return evaluate_checkpoint(cfg, pretrained, args.data_path, args.list, args.save_pred,

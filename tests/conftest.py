@@ -147,3 +147,18 @@ def target_copy(generated, tmp_path):
         'DATA_LIST_TARGET_LABELED': str(lists / 'train.txt'),
         'TEST': {'DATA_LIST': str(lists / 'val.txt')}}))
     return target, overlay
+
+
+@pytest.fixture
+def deny_reading(monkeypatch):
+    """`deny_reading(path)`: opening `path` fails as for a user without read permission (chmod
+    does not stop root, whom tests may run as)."""
+    import builtins
+    denied, real_open = set(), builtins.open
+
+    def guarded_open(path, *args, **kwargs):
+        if str(path) in denied:
+            raise PermissionError(13, 'Permission denied', str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'open', guarded_open)
+    return lambda path: denied.add(str(path))

@@ -461,7 +461,7 @@ def test_label_of_no_class_warns_once_per_file(copied, kind, capsys):
         ('300' if kind == 'synthia' else '250') in lines[0], lines
 
 
-def test_list_encodings_and_an_unreadable_list(copied, monkeypatch):
+def test_list_encodings_and_an_unreadable_list(copied, deny_reading):
     # A UTF-8 byte-order mark once made the first name "not found"; UTF-16 or a list the
     # user may not read was a traceback.
     make, list_path = _make('cityscapes', copied)
@@ -476,13 +476,7 @@ def test_list_encodings_and_an_unreadable_list(copied, monkeypatch):
     with pytest.raises(DataError) as error:
         make(root, list_path)
     _assert_one_line(error, list_path, 'UTF-16', 'UTF-8')
-    real_open = open
-
-    def denied(path, *args, **kwargs):  # (chmod does not stop root, who runs the tests here)
-        if path == list_path:
-            raise PermissionError(13, 'Permission denied', path)
-        return real_open(path, *args, **kwargs)
-    monkeypatch.setattr('builtins.open', denied)
+    deny_reading(list_path)
     with pytest.raises(DataError) as error:
         make(root, list_path)
     _assert_one_line(error, list_path, 'Permission denied')

@@ -124,6 +124,16 @@ def test_a_labeled_list_edited_before_a_resume_is_refused(generated, labeled_4, 
     assert snapshot(out) == before
 
 
+def test_an_unreadable_list_is_left_to_its_reader(tiny_cfg, tmp_path, deny_reading):
+    # Its digest once made a traceback before the list's own one-line error could come.
+    from engine.run_dir import run_settings
+    listed = tmp_path / 'labeled.txt'
+    listed.write_text('aachen/a.png\n')
+    tiny_cfg.DATA_LIST_TARGET_LABELED = str(listed)
+    deny_reading(listed)
+    assert run_settings(tiny_cfg)['contents'][str(listed)] is None
+
+
 def test_a_changed_config_is_refused_naming_the_keys(generated, region_copy, capsys):
     import train_teacher
     _, data_cfg = generated

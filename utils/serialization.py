@@ -101,13 +101,15 @@ def atomic_save_image(path, image):
 
 
 def file_digest(path):
-    """The SHA-256 of a file's bytes (hex), None if there is no such file."""
-    if not os.path.isfile(path):
-        return None
+    """The SHA-256 of a file's bytes (hex); None if there is no such file, or it cannot be read
+    (whatever reads it for its contents then says why, naming it)."""
     digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
+    try:
+        with open(path, 'rb') as f:
+            for block in iter(lambda: f.read(1 << 20), b''):
+                digest.update(block)
+    except OSError:
+        return None
     return digest.hexdigest()
 
 
