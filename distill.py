@@ -18,8 +18,7 @@ from config import add_config_args, cfg_from_args
 from dataset import pipeline
 from dataset.build import target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
-from engine.trainer import (LossPart, Trainer, compiled_step_key, new_net, start_process,
-                            without_inputs)
+from engine.trainer import LossPart, Trainer, new_net, start_process
 from net.deeplabv2_mindspore import upsample
 from net.loss import kl_distill, seg_loss
 from net.predict import ensemble_prob, load_model
@@ -95,7 +94,7 @@ def stage_trainer(cfg, teacher_rl, teacher_sl, out_dir=None):
                 load_model(cfg, teacher_sl, frozen_as='teacher_sl')]
     student = new_net(cfg, student_init_of(cfg, teacher_rl, teacher_sl))
     return Trainer(cfg, student, distill_loss(student, teachers, cfg), streams, build, out_dir,
-                   'student', frozen=teachers, reuse_key=compiled_step_key(cfg, 'student'))
+                   'student', frozen=teachers)
 
 
 def train(cfg, teacher_rl, teacher_sl, out_dir):
@@ -111,13 +110,6 @@ def train(cfg, teacher_rl, teacher_sl, out_dir):
                                                                    shallow=False):
             print(f'warning: both teachers are {teacher_rl}: the ensemble is one teacher')
         return trainer.run()
-
-
-def compile_ahead(cfg):
-    """Compile the stage's step in this process before the teachers exist: `train` of the
-    same settings in this process then starts training at once (engine/schedule.py)."""
-    start_process(cfg)
-    stage_trainer(without_inputs(cfg), None, None).compile()
 
 
 if __name__ == '__main__':
