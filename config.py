@@ -31,19 +31,6 @@ _C.NUM_CLASSES = 19                    # 19 for GTA5 -> Cityscapes, 16 for SYNTH
 _C.DEVICE = 'CPU'                      # CPU | Ascend | GPU: the only switch between devices
 _C.DEVICE_ID = 0
 _C.MODE = 'auto'                       # auto (PYNATIVE to train on CPU, else GRAPH) | GRAPH | PYNATIVE
-_C.NUM_WORKERS = 2                     # data-loading workers per device
-_C.CPU_THREADS = 0                     # threads of a CPU operator; 0: MindSpore's own number
-_C.CPU_PIN = False                     # graph mode on CPU: a process on one core, waiting for each
-                                       # step; tiny nets run faster so, and the numbers do not
-                                       # depend on the core count (utils/device.py)
-_C.LAUNCH_BLOCKING = False             # each operator run before Python sends the next: tiny
-                                       # nets in PyNative run faster so, on one core
-                                       # (utils/device.py)
-_C.PIPELINE_JOBS = 1                   # self_train.py: steps run at once, each in a process of its
-                                       # own (with CPU_PIN, each on a core of its own)
-_C.PIPELINE_DEVICE_IDS = []            # self_train.py: one worker per device id listed, each step
-                                       # on one device (the paper's recipe); [] = PIPELINE_JOBS
-                                       # workers on DEVICE_ID
 _C.DATA_DIRECTORY_SOURCE = 'data/GTA5'
 _C.DATA_LIST_SOURCE = os.path.join(PROJECT_ROOT, 'dataset', 'gta5_list', 'train.txt')
 _C.DATA_DIRECTORY_TARGET = 'data/Cityscapes'
@@ -116,6 +103,22 @@ _C.TEST.IMG_MEAN = (104.00698793, 116.66876762, 122.67891434)
 _C.TEST.SET = 'val'
 _C.TEST.DATA_LIST = os.path.join(LIST_DIR, 'val.txt')
 _C.TEST.INFO = os.path.join(LIST_DIR, 'info.json')   # 16-class models use info_16.json
+
+# How a run is spread over processes, devices, cores and threads: its speed, not the method (a
+# run may resume with other values, engine/run_dir.py). Figures: docs/PERFORMANCE.md.
+_C.NUM_WORKERS = 2                     # data-loading workers per device
+_C.CPU_THREADS = 0                     # threads of a CPU operator; 0: MindSpore's own number
+_C.CPU_PIN = False                     # graph mode on CPU: a process on one core, waiting for each
+                                       # step; tiny nets run faster so, and the numbers do not
+                                       # depend on the core count (utils/device.py)
+_C.LAUNCH_BLOCKING = False             # each operator run before Python sends the next: tiny
+                                       # nets in PyNative run faster so, on one core
+                                       # (utils/device.py)
+_C.PIPELINE_JOBS = 1                   # self_train.py: steps run at once, each in a process of its
+                                       # own (with CPU_PIN, each on a core of its own)
+_C.PIPELINE_DEVICE_IDS = []            # self_train.py: one worker per device id listed, each step
+                                       # on one device (the paper's recipe); [] = PIPELINE_JOBS
+                                       # workers on DEVICE_ID
 
 # The allowed values of every enumerated key, checked when a config is read.
 CHOICES = {

@@ -21,8 +21,7 @@ from dataset import pipeline
 from dataset.pipeline import MIXINGS, round_teachers
 from dataset.build import target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
-from engine.trainer import (LossPart, Trainer, compiled_step_key, new_net, start_process,
-                            without_inputs)
+from engine.trainer import LossPart, Trainer, new_net, start_process
 from net.deeplabv2_mindspore import upsample
 from net.loss import kl_distill, seg_loss
 from net.predict import ensemble_prob, load_model
@@ -123,7 +122,7 @@ def stage_trainer(cfg, teachers, out_dir=None):
               for stage, checkpoint in teachers.items()]
     student = new_net(cfg, student_init_of(cfg, teachers))
     return Trainer(cfg, student, distill_loss(student, frozen, cfg), streams, build, out_dir,
-                   'student', frozen=frozen, reuse_key=compiled_step_key(cfg, 'student'))
+                   'student', frozen=frozen)
 
 
 def train(cfg, teachers, out_dir, option='--out_dir'):
@@ -141,14 +140,6 @@ def train(cfg, teachers, out_dir, option='--out_dir'):
                 if os.path.samefile(a, b) or filecmp.cmp(a, b, shallow=False):
                     print(f'warning: two teachers are {a}: the ensemble weighs it twice')
         return trainer.run()
-
-
-def compile_ahead(cfg):
-    """Compile the stage's step in this process before the teachers exist: `train` of the
-    same settings in this process then starts training at once (engine/schedule.py)."""
-    start_process(cfg)
-    stage_trainer(without_inputs(cfg), dict.fromkeys(
-        mixing.stage for mixing in round_teachers(cfg).values()), None).compile()
 
 
 if __name__ == '__main__':

@@ -14,10 +14,10 @@ import numpy as np
 from config import add_config_args, cfg_from_args
 from dataset.base_dataset import load_class_info
 from dataset.cityscapes import cityscapes_val
+from engine.compiled_steps import kept_predictor
 from engine.evaluation import evaluate
 from engine.run_dir import (check_not_in_use, check_output_file, check_outside, check_writable,
                             dataset_roots)
-from net.predict import load_predictor
 from utils.charts import confusion_matrix_image, iou_bar_chart
 from utils.device import setup_device_for
 from utils.errors import ConfigError, DataError, run_cli
@@ -105,7 +105,9 @@ def evaluate_checkpoint(cfg, pretrained, data_path, list_path=None, save_pred=No
     dataset = cityscapes_val(cfg, data_path, list_path)
     setup_device_for(cfg, inference=True)
     paths = [pretrained] if isinstance(pretrained, str) else list(pretrained)
-    predictor = load_predictor(cfg, paths, dataset.label_size[::-1])
+    # The predictor of the last evaluation in this process, if of the same settings and size
+    # (the pipeline's), given these weights: compiled once (engine/compiled_steps.py).
+    predictor = kept_predictor(cfg, paths, dataset.label_size[::-1])
 
     # Where the results go: after the checkpoint (a run refused for its inputs makes no
     # folder), before the whole evaluation rather than after it.

@@ -34,13 +34,14 @@ from config import add_config_args, cfg_from_args, get_cfg, merge_into, run_fold
 from dataset.base_dataset import read_list
 from dataset.build import check_inputs, target_unlabeled_dataset
 from dataset.pipeline import round_teachers
+from engine.compiled_steps import (compile_ahead, compiled_step_key, keeps_compiled_steps,
+                                   kept_confidence, with_kept_step)
 from engine.manifest import Manifest, ManifestSet, final_checkpoint_of, read_manifest
 from engine.pseudo_label import generate_pseudo_labels
 from engine.run_dir import RunDir, dataset_roots, run_settings
 from engine.schedule import Step, check_jobs, in_folder, of_folder, run_here, run_steps
-from engine.trainer import compiled_step_key, keeps_compiled_steps, start_process
+from engine.trainer import start_process
 from eval import evaluate_checkpoint
-from net.predict import load_confidence
 from utils.charts import miou_per_round_chart
 from utils.checkpoint import read_checkpoint
 from utils.device import setup_device_for
@@ -109,7 +110,7 @@ def pseudo_labels(cfg, checkpoint, pseudo_dir, option='--pseudo_dir'):
     what chose the folder, for the messages (the pipeline's is --exp_dir)."""
     dataset = target_unlabeled_dataset(cfg)
     setup_device_for(cfg, inference=True)
-    predict = load_confidence(cfg, checkpoint, dataset.image_size[::-1])
+    predict = kept_confidence(cfg, checkpoint, dataset.image_size[::-1])
     with RunDir(pseudo_dir, 'pseudo_labels', run_settings(cfg, checkpoint=checkpoint),
                 dataset_roots(cfg), option=option):
         stats = generate_pseudo_labels(predict, dataset, pseudo_dir, cfg.NUM_CLASSES, checkpoint,
@@ -158,14 +159,19 @@ def best_snapshot(cfg, model_dir):
             'iteration': int(params['meta.iteration'].asnumpy())}
 
 
-def training_step(cfg, name, out_dir, stage, work, compile_ahead, needs, images_per_step=1):
-    """A step that trains `stage` of `cfg` into `out_dir` with `work()` (`compile_ahead()`
-    compiles its step before its inputs exist); it costs EARLY_STOP steps of so many
-    images."""
-    return Step(name, os.path.join(out_dir, 'final.ckpt'), work, tuple(needs),
+def training_step(cfg, name, out_dir, stage, work, trainer, needs, images_per_step=1):
+    """A step that trains `stage` of `cfg` into `out_dir` with `work()`; it costs EARLY_STOP
+    steps of so many images. Where compiled steps are kept, the stage trains on the step kept
+    under its graph's key, which an idle worker compiles ahead with `trainer`: the stage's
+    `stage_trainer` and its arguments after cfg (engine/compiled_steps.py)."""
+    graph = compiled_step_key(cfg, stage)
+    keeps = keeps_compiled_steps(cfg)
+    return Step(name, os.path.join(out_dir, 'final.ckpt'),
+                functools.partial(with_kept_step, graph, work) if keeps else work, tuple(needs),
                 final_checkpoint_of(stage, cfg), cost=cfg.TRAIN.EARLY_STOP * images_per_step,
-                graph=compiled_step_key(cfg, stage),
-                compile_ahead=compile_ahead if keeps_compiled_steps(cfg) else None)
+                graph=graph,
+                compile_ahead=functools.partial(compile_ahead, graph, cfg, *trainer) if keeps
+                else None)
 
 
 def eval_step(cfg, name, checkpoint, output, needs, save_pred=False):
@@ -215,8 +221,7 @@ def round_steps(cfg, exp_dir, r, rounds, start):
             step_cfg, teachers[mixing.stage], model_dir(mixing.stage), mixing.stage,
             functools.partial(train_teacher.train, step_cfg, mix, model_dir(mixing.stage),
                               EXP_DIR),
-            functools.partial(train_teacher.compile_ahead, step_cfg, mix),
-            before + needs, len(mixing.images)))
+            (train_teacher.stage_trainer, mix), before + needs, len(mixing.images)))
     init, needs = init_from('student')
     step_cfg = round_cfg(cfg, prev_dir, init)
     teacher_ckpts = {stage: ckpt[stage] for stage in teachers}
@@ -225,7 +230,7 @@ def round_steps(cfg, exp_dir, r, rounds, start):
         step_cfg, f'round{r}/student', model_dir('student'), 'student',
         functools.partial(distill.train, step_cfg, teacher_ckpts, model_dir('student'),
                           EXP_DIR),
-        functools.partial(distill.compile_ahead, step_cfg),
+        (distill.stage_trainer, dict.fromkeys(teacher_ckpts)),
         before + needs + list(teachers.values()), 2))
     evaluated = {**{stage: (os.path.join(round_dir, stage, 'final.ckpt'), [step])
                     for stage, step in teachers.items()},
@@ -264,7 +269,7 @@ def baseline_training(cfg, exp_dir, name, init_from, needs=()):
     step_cfg = round_cfg(cfg, '', init_from)
     return training_step(step_cfg, f'baselines/{name}', out_dir, name,
                          functools.partial(train_teacher.train, step_cfg, mix, out_dir, EXP_DIR),
-                         functools.partial(train_teacher.compile_ahead, step_cfg, mix), needs)
+                         (train_teacher.stage_trainer, mix), needs)
 
 
 def baseline_eval(cfg, exp_dir, name):

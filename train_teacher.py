@@ -18,8 +18,7 @@ from dataset import pipeline
 from dataset.pipeline import MIXINGS
 from dataset.build import source_dataset, target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
-from engine.trainer import (LossPart, Trainer, compiled_step_key, new_net, start_process,
-                            without_inputs)
+from engine.trainer import LossPart, Trainer, new_net, start_process
 from net.loss import seg_loss
 from utils.errors import run_cli
 
@@ -89,8 +88,7 @@ def stage_trainer(cfg, mix, out_dir=None):
     stage = STAGES[mix]
     streams, build = data_streams(cfg, mix)
     net = new_net(cfg, cfg.TRAIN.RESTORE_FROM)
-    return Trainer(cfg, net, loss_parts(cfg, net, mix), streams, build, out_dir, stage,
-                   reuse_key=compiled_step_key(cfg, stage))
+    return Trainer(cfg, net, loss_parts(cfg, net, mix), streams, build, out_dir, stage)
 
 
 def train(cfg, mix, out_dir, option='--out_dir'):
@@ -100,14 +98,6 @@ def train(cfg, mix, out_dir, option='--out_dir'):
     # The folder first: an unusable one fails before the data sets are read.
     with RunDir(out_dir, STAGES[mix], run_settings(cfg), dataset_roots(cfg), option):
         return stage_trainer(cfg, mix, out_dir).run()
-
-
-def compile_ahead(cfg, mix):
-    """Compile the stage's step in this process before its inputs (initial weights, pseudo
-    labels) exist: `train` of the same settings in this process then starts training at once
-    (engine/schedule.py)."""
-    start_process(cfg)
-    stage_trainer(without_inputs(cfg), mix).compile()
 
 
 if __name__ == '__main__':

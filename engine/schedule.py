@@ -1,5 +1,8 @@
 """The pipeline's steps and when each may run: one after another in this process, or
-PIPELINE_JOBS at once, each in a worker process of its own (self_train.py).
+PIPELINE_JOBS at once, each in a worker process of its own (self_train.py). The same workers
+serve the CPU (several steps at once, each pinned to a core of its own with CPU_PIN) and a
+server of several devices (PIPELINE_DEVICE_IDS: each worker, and every step it runs, on a
+device of its own, the paper's one-device recipe).
 
 A step names the steps it needs (its inputs are their outputs). With one job the steps run in
 the order given, which is one that respects `needs`. With more, a free worker takes the ready
@@ -7,8 +10,8 @@ step that heads the longest chain of work still to do (`cost`, in image-steps), 
 pipeline's critical path starts first: the demo's sample-level teacher (two images a step)
 before its region-level one.
 
-A training step names its compiled graph (`graph`, engine/trainer.py: compiled_step_key) and
-how to compile it before its inputs exist (`compile_ahead`). A worker with no ready step
+A training step names its compiled graph (`graph`, engine/compiled_steps.py: compiled_step_key)
+and how to compile it before its inputs exist (`compile_ahead`). A worker with no ready step
 compiles ahead the graph of the most urgent waiting step that no worker holds yet, and a step
 goes to a free worker that holds its graph if there is one: a worker keeps what it compiled,
 so there the step trains at once (the demo's second round reuses the first's graphs too).
@@ -17,8 +20,8 @@ A step computes the same numbers in a worker as in this process: it seeds itself
 only its inputs, and a kept graph starts from the weights and optimizer state a new one
 would (tests/test_self_train.py, tests/test_train_teacher.py, tests/test_demo.py). Under
 CPU_PIN each worker runs on a core of its own (utils/device.py), where two processes at once
-each run as fast as one alone; unpinned, two compiled CPU steps at once each ran 3.5x slower
-than alone (docs/PERFORMANCE.md).
+each run as fast as one alone; unpinned, two compiled CPU steps at once, their threads
+spinning on the same cores, slow each other down several times (docs/PERFORMANCE.md).
 """
 import concurrent.futures as futures
 import ctypes

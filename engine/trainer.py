@@ -26,8 +26,6 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
-from typing import Callable
 
 import mindspore as ms
 import yaml
@@ -35,14 +33,15 @@ from mindspore import nn, ops
 from tqdm import tqdm
 
 from dataset.build import val_dataset
-from dataset.pipeline import columns_of, eval_loader, iterate, train_loader
+from dataset.pipeline import columns_of, iterate, train_loader
+from engine.compiled_steps import step_for
 from engine.evaluation import evaluate
 from engine.run_dir import check_writable
 from net.deeplabv2_mindspore import build_model
 from net.predict import Predictor
 from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
                               save_checkpoint)
-from utils.device import default_mode, device_default, pinned_core, setup_device_for
+from utils.device import device_default, pinned_core, setup_device_for
 from utils.distributed import barrier, current_rank, grad_reducer, init_distributed
 from utils.errors import CheckpointError, ConfigError, OutputError, TrainingError
 from utils.func import primary_metric
@@ -136,70 +135,6 @@ def new_net(cfg, init_from):
     return net
 
 
-# What a stage reads rather than compiles: two stages that differ in these alone (the
-# pipeline's rounds: other initial weights, other pseudo labels) run the same graph.
-INPUT_KEYS = (('TRAIN', 'RESTORE_FROM'), ('DATA_DIRECTORY_PSEUDO',))
-
-
-def without_inputs(cfg):
-    """A copy of cfg with the INPUT_KEYS empty: random initial weights, no pseudo labels."""
-    cfg = copy.deepcopy(cfg)
-    for *path, key in INPUT_KEYS:
-        node = cfg
-        for part in path:
-            node = node[part]
-        node[key] = ''
-    return cfg
-
-
-def compiled_step_key(cfg, stage):
-    """The key a stage's compiled step is kept under in its process: the stage and every
-    setting but the INPUT_KEYS. Anything else that differs compiles anew, so a setting that
-    is a constant in the graph can never be taken from another stage's."""
-    return stage + '\n' + yaml.safe_dump(to_plain(without_inputs(cfg)), sort_keys=True)
-
-
-@dataclass
-class CompiledStep:
-    """A stage's compiled step and the objects its graph runs on, kept for the next stage of
-    the same key in this process (`Trainer(reuse_key=...)`)."""
-    net: nn.Cell
-    frozen: list
-    optimizer: nn.Optimizer
-    train_step: Callable
-    initial_state: dict            # the optimizer's state before its first step
-    predictors: dict = field(default_factory=dict)  # output (h, w) -> Predictor of net
-
-    def adopt(self, net, frozen):
-        """Take the weights of a new stage's `net` and `frozen` nets, and the optimizer's
-        initial state: the kept objects now are what new ones would be. False (nothing
-        changed) if the nets' parameters differ in names or shapes."""
-        if len(frozen) != len(self.frozen):
-            return False
-        pairs = [pair for kept, new in zip([self.net, *self.frozen], [net, *frozen])
-                 for pair in same_parameters(kept, new)]
-        if None in pairs:
-            return False
-        # In place: the step, compiled with ms.jit, keeps the tensors it was compiled with
-        # (utils/checkpoint.py: load_net_checkpoint).
-        for kept, new in pairs:
-            ops.assign(kept, new)
-        for name, param in optimizer_state(self.optimizer, self.net).items():
-            ops.assign(param, ms.Tensor(self.initial_state[name]))
-        return True
-
-
-def same_parameters(kept, new):
-    """(kept, new) parameter pairs of two nets of one architecture, in order; a None among
-    them where names or shapes differ. A kept net's names may carry the prefix of a cell it
-    was wrapped in since (a validation's Predictor: 'net.')."""
-    kept_params, new_params = list(kept.get_parameters()), list(new.get_parameters())
-    if len(kept_params) != len(new_params):
-        return [None]
-    return [(k, n) if k.name.endswith(n.name) and k.shape == n.shape else None
-            for k, n in zip(kept_params, new_params)]
-
-
 def optimizer_state(optimizer, net):
     """{'optimizer.NAME': parameter} of what the optimizer holds besides the net's weights
     (momenta, its step count)."""
@@ -208,36 +143,17 @@ def optimizer_state(optimizer, net):
             if id(p) not in net_ids}
 
 
-# reuse_key -> CompiledStep, this process's
-_COMPILED = {}
-
-
-def keeps_compiled_steps(cfg):
-    """Whether a process of cfg keeps the training steps it compiles: on CPU in graph mode,
-    without a loss scaler. PyNative compiles nothing; a kept step holds its graph's memory
-    (a demo worker holding three tiny ones took 1.19 GB, one training on one 0.75 GB), which
-    a device's may not have room for beside the next stage's; a loss scaler is state of the
-    step (its scale)."""
-    mode = cfg.MODE if cfg.MODE != 'auto' else default_mode(cfg.DEVICE)
-    return cfg.DEVICE == 'CPU' and mode == 'GRAPH' and amp_level(cfg) == 'O0'
-
-
 class Trainer:
     """Trains `net` on the samples `build` makes from `streams`, with the loss `parts`, from
     the last checkpoint on; validates every TRAIN.EVAL_EVERY steps when that is set.
 
-    `frozen`: the other nets the parts compute with (the student's teachers). With a
-    `reuse_key` (`compiled_step_key`), a step compiled before in this process under that key
-    trains again, on its own objects given the weights of `net` and `frozen` and a new
-    optimizer state: compiling a tiny stage's step took 4-10 s of its 50-90 s. Without a key
-    (a test's own loss), the step is compiled for these objects.
+    `frozen`: the other nets the parts compute with (the student's teachers).
     """
 
-    def __init__(self, cfg, net, parts, streams, build, out_dir, stage, log=print, frozen=(),
-                 reuse_key=None):
+    def __init__(self, cfg, net, parts, streams, build, out_dir, stage, log=print, frozen=()):
         self.rank, self.group_size = current_rank()
         cfg, devices_note = schedule_for_devices(cfg, self.group_size)
-        self.cfg, self.net, self.stage = cfg, net, stage
+        self.cfg, self.stage = cfg, stage
         self.streams, self.build = streams, build
         self.columns = columns_of(build)
         self.term_names = tuple(term for part in parts for term in part.terms)
@@ -256,22 +172,20 @@ class Trainer:
         # Mixed precision scales the loss, skipping the steps whose gradients overflow.
         self.scaler = ms.amp.DynamicLossScaler(2.0 ** 16, 2, 1000) if level != 'O0' else None
         self.scaled = self.scaler is not None
-        reusable = reuse_key is not None and keeps_compiled_steps(cfg)
-        kept = _COMPILED.get(reuse_key) if reusable else None
-        self.reused = kept is not None and kept.adopt(net, frozen)
-        if self.reused:
-            self.net, self.optimizer, self.train_step = kept.net, kept.optimizer, kept.train_step
-        else:
-            if level != 'O0':
-                ms.amp.auto_mixed_precision(net, level)
-            self.optimizer = build_optimizer(cfg, net)
-            self.train_step = self._build_step(parts)
-            if reusable:
-                _COMPILED[reuse_key] = kept = CompiledStep(
-                    net, list(frozen), self.optimizer, self.train_step,
-                    {name: p.asnumpy().copy()
-                     for name, p in optimizer_state(self.optimizer, net).items()})
-        self.predictors = kept.predictors if reusable else {}
+        # The net trained, self.net, is `net`, except in a pipeline that keeps compiled steps:
+        # there it may be the net of a step compiled before for the same graph, given the
+        # weights of `net` and `frozen` (engine/compiled_steps.py: step_for).
+        step, self.reused = step_for(net, frozen, lambda: self._new_step(net, parts))
+        self.net, self.optimizer, self.train_step = step.net, step.optimizer, step.train_step
+        self.predictors = step.predictors
+
+    def _new_step(self, net, parts):
+        """(optimizer, step, the optimizer's state) of a new step that trains `net`."""
+        level = amp_level(self.cfg)
+        if level != 'O0':
+            ms.amp.auto_mixed_precision(net, level)
+        self.optimizer = build_optimizer(self.cfg, net)
+        return self.optimizer, self._build_step(parts), optimizer_state(self.optimizer, net)
 
     def _build_step(self, parts):
         """The step: gradients of each loss part, summed, averaged over ranks, applied; it
@@ -511,24 +425,6 @@ class Trainer:
         if size not in self.predictors:
             self.predictors[size] = Predictor(self.net, size)
         return self.predictors[size]
-
-    def compile(self):
-        """Compile the step, and the validation's prediction, on the first sample, before the
-        stage's inputs exist (engine/schedule.py, in a worker with nothing else to do): with
-        a reuse_key, the stage then trains on what is kept, as if compiled when it started.
-        The step this runs changes the kept weights and optimizer state; the next trainer of
-        the key replaces both."""
-        assert self.rank == 0 and self.group_size == 1
-        batch = next(iterate(train_loader(self.streams, self.build,
-                                          self.cfg.TRAIN.BATCH_SIZE_TARGET, 0, 1,
-                                          self.cfg.TRAIN.RANDOM_SEED, self.cfg.NUM_WORKERS)))
-        self.net.set_train(True)
-        self.train_step(*[ms.Tensor(v) for v in batch.values()])[0].asnumpy()
-        if self.val_dataset is not None:
-            image = next(iterate(eval_loader(self.val_dataset, indices=[0])))['image']
-            self.net.set_train(False)
-            self.predictor()(ms.Tensor(image)).asnumpy()
-            self.net.set_train(True)
 
     def resume_hint(self):
         """What the same command does after an interrupt at self.iteration."""

@@ -6,7 +6,6 @@ from mindspore import nn, ops
 
 from net.deeplabv2_mindspore import build_model, upsample
 from utils.checkpoint import load_net_checkpoint
-from utils.serialization import to_plain
 
 
 def load_model(cfg, checkpoint, frozen_as=None):
@@ -102,43 +101,3 @@ class TeacherEnsemble(nn.Cell):
     def construct(self, image):
         return ensemble_prob(self.teachers, image, 1.0)
 
-
-# The nets kept between calls, one of each kind (a model's and an ensemble's Predictor, a
-# model's Confidence): a process that evaluates or pseudo-labels checkpoint after checkpoint
-# of the same settings and size (the pipeline's steps) compiles each graph once, where new
-# nets compiled it every time. A cell's graph reads its parameters' new weights (measured:
-# not so a function compiled with ms.jit, engine/trainer.py).
-_REUSED = {}
-
-
-def kept(kind, cfg, size_hw, make):
-    """The cell kept for `kind` if made for the same model settings and size, else `make()`,
-    kept from now on."""
-    key = (repr(to_plain(cfg.MODEL)), cfg.NUM_CLASSES, tuple(size_hw))
-    if _REUSED.get(kind, (None,))[0] != key:
-        _REUSED[kind] = key, make()
-    return _REUSED[kind][1]
-
-
-def load_predictor(cfg, checkpoints, output_hw):
-    """A Predictor at `output_hw` of one checkpoint's model, or of the ensemble of several (a
-    list). Its nets are those of the last call with as many checkpoints, if the settings and
-    size were the same, with the new checkpoints' weights: that last predictor is now this."""
-    paths = [checkpoints] if isinstance(checkpoints, str) else list(checkpoints)
-    predictor = kept(len(paths), cfg, output_hw, lambda: Predictor(
-        build_model(cfg) if len(paths) == 1 else TeacherEnsemble(cfg, paths), output_hw))
-    members = [predictor.net] if len(paths) == 1 else list(predictor.net.teachers)
-    for member, path in zip(members, paths):
-        load_net_checkpoint(member, path)
-        member.set_train(False)
-    return predictor
-
-
-def load_confidence(cfg, checkpoint, size_hw):
-    """A Confidence at `size_hw` of the checkpoint's model (pseudo labels), its net that of
-    the last call of the same settings and size, with the checkpoint's weights."""
-    confidence = kept('confidence', cfg, size_hw,
-                      lambda: Confidence(build_model(cfg), size_hw))
-    load_net_checkpoint(confidence.net, checkpoint)
-    confidence.net.set_train(False)
-    return confidence

@@ -96,7 +96,8 @@ import mindspore as ms
 import numpy as np
 from config import get_cfg
 from net.deeplabv2_mindspore import build_model
-from net.predict import Confidence, Predictor, load_confidence, load_predictor
+from engine.compiled_steps import kept_confidence, kept_predictor
+from net.predict import Confidence, Predictor
 from utils.checkpoint import save_checkpoint
 from utils.device import setup_device
 setup_device('CPU', 'GRAPH')
@@ -110,8 +111,8 @@ for seed in (1, 2):
     nets[-1].set_train(False)
     save_checkpoint(f'{out}/{seed}.ckpt', nets[-1])
 result = {}
-for name, load, cell in (('confidence', load_confidence, Confidence),
-                         ('predictor', load_predictor, Predictor)):
+for name, load, cell in (('confidence', kept_confidence, Confidence),
+                         ('predictor', kept_predictor, Predictor)):
     first = load(cfg, f'{out}/1.ckpt', size)
     first(image)                                   # compiled for the first weights
     second = load(cfg, f'{out}/2.ckpt', size)

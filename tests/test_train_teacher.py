@@ -198,7 +198,7 @@ REUSE_SCRIPT = '''
 import json, os, shutil, sys
 import mindspore as ms
 from config import get_cfg
-from engine import trainer
+from engine import compiled_steps
 from net.deeplabv2_mindspore import build_model
 from utils.checkpoint import save_checkpoint
 import train_teacher
@@ -209,16 +209,18 @@ cfg = get_cfg([tiny, data_cfg], ['MODE=GRAPH', 'TRAIN.JIT_STEP=on', 'TRAIN.EARLY
 ms.set_seed(7)   # initial weights other than the random ones the step is compiled ahead with
 cfg.TRAIN.RESTORE_FROM = os.path.join(out, 'init.ckpt')
 save_checkpoint(cfg.TRAIN.RESTORE_FROM, build_model(cfg))
-train_teacher.compile_ahead(cfg, 'region')
-train_teacher.train(cfg, 'region', os.path.join(out, 'ahead'))
-trainer._COMPILED.clear()
+key = compiled_steps.compiled_step_key(cfg, 'teacher_rl')   # as self_train.py keeps it
+compiled_steps.compile_ahead(key, cfg, train_teacher.stage_trainer, 'region')
+ahead = os.path.join(out, 'ahead')
+compiled_steps.with_kept_step(key, train_teacher.train, cfg, 'region', ahead)
+compiled_steps._KEPT.clear()
 new = os.path.join(out, 'new')
-train_teacher.train(cfg, 'region', new)
+compiled_steps.with_kept_step(key, train_teacher.train, cfg, 'region', new)
 # A kill after the checkpoint at step 2: the stage resumes from it on the kept step.
 shutil.copy(os.path.join(new, 'final.ckpt'), os.path.join(out, 'first_final.ckpt'))
 os.remove(os.path.join(new, 'final.ckpt'))
 os.remove(os.path.join(new, 'checkpoints', 'iter_000004.ckpt'))
-train_teacher.train(cfg, 'region', new)
+compiled_steps.with_kept_step(key, train_teacher.train, cfg, 'region', new)
 '''
 
 
@@ -226,7 +228,7 @@ train_teacher.train(cfg, 'region', new)
 def test_a_kept_step_trains_as_a_new_one(generated, tmp_path):
     """In graph mode with ms.jit (whose step keeps the tensors it was compiled with), a stage
     on a step compiled ahead with other weights, and a stage resumed on a kept step, end bit
-    for bit where a stage on a newly compiled step ends (engine/trainer.py: CompiledStep)."""
+    for bit where a stage on a newly compiled step ends (engine/compiled_steps.py)."""
     _, data_cfg = generated
     result = subprocess.run([sys.executable, '-c', REUSE_SCRIPT, TINY_CFG, data_cfg,
                              str(tmp_path)], cwd=ROOT, capture_output=True, text=True,

@@ -38,10 +38,9 @@ def default_mode(device, inference=False):
     """MODE auto: graph mode, except for training on CPU, which runs in PyNative.
 
     On CPU, MindSpore's graph mode gives every convolution node its own kernel, and each
-    oneDNN convolution kernel keeps its own im2col scratch buffer. A full-size teacher step
-    at 1024x512 measured 6.3 GiB and 20.3 s in PyNative against 11.9 GiB and 27.6 s in graph
-    mode; inference is the other way round: eval.py's work per image took 5.5 s in graph mode
-    and 8.4 s in PyNative (docs/PERFORMANCE.md).
+    oneDNN convolution kernel keeps its own im2col scratch buffer: a full-size teacher step
+    takes nearly twice the memory in graph mode, and longer, than in PyNative. Inference is
+    the other way round, faster in graph mode (docs/PERFORMANCE.md).
     """
     return 'GRAPH' if inference else DEVICE_DEFAULTS[device]['MODE']
 
@@ -61,10 +60,9 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
     (cfg.LAUNCH_BLOCKING), operators run one by one as Python sends them.
 
     On CPU, MindSpore's bundled oneDNN picks a reference 3x3-convolution kernel on AVX-512
-    machines that is 30-100x slower than its AVX2 kernel (measured here: 9.0 s vs 0.053 s for
-    a 256-channel dilated 3x3 conv on 64x128). oneDNN reads ONEDNN_MAX_CPU_ISA when it creates
-    its first kernel, so setting it here, before any op runs, is enough; a value the user
-    exported is kept.
+    machines that is 30-100x slower than its AVX2 kernel (docs/PERFORMANCE.md). oneDNN reads
+    ONEDNN_MAX_CPU_ISA when it creates its first kernel, so setting it here, before any op
+    runs, is enough; a value the user exported is kept.
     """
     if device == 'CPU':
         os.environ.setdefault('ONEDNN_MAX_CPU_ISA', 'AVX2')
@@ -72,10 +70,9 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
     if mode == 'auto':
         mode = default_mode(device, inference)
     ms.set_context(mode=modes[mode])
-    # PyNative sends operators to a launch thread of their own, both threads spinning. For the
-    # tiny nets of the tests, run one by one they took less time, and on one core as long as
-    # on two: a one-round tiny pipeline took 13.0 s (114% CPU; 12.7 s on one core) against
-    # 15.9 s (132% CPU; 24.7 s on one core) sent ahead, with the same weights
+    # PyNative sends operators to a launch thread of their own, both threads spinning. The
+    # tiny nets of the tests, run one by one, take less time, and one core where sent ahead
+    # they take two, so two tests at once do not slow each other; the same weights
     # (docs/PERFORMANCE.md).
     global _launch_blocking
     if launch_blocking and not _launch_blocking:  # no call undoes it in a process
@@ -83,9 +80,8 @@ def setup_device(device='CPU', mode='GRAPH', device_id=0, inference=False, cpu_t
         _launch_blocking = True
     select_device(device, device_id)
     # The tiny nets of the tests and the demo: a step is hundreds of operators on small
-    # tensors, and splitting each over both cores costs more than it gains. In PyNative a
-    # region-level teacher step took 0.26 s on one thread against 0.37 s, a sample-level one
-    # 0.56 s against 0.94 s; in graph mode about the same either way; the same numbers
+    # tensors, and splitting each over both cores costs more than it gains: in PyNative a
+    # tiny step runs faster on one thread, in graph mode about as fast; the same numbers
     # (docs/PERFORMANCE.md). MindSpore takes the number once per process.
     global _cpu_threads
     if device == 'CPU' and cpu_threads and _cpu_threads is None:
@@ -122,11 +118,11 @@ def pin_to_one_core():
     lowest of the cores it may use; returns that core (None where the OS cannot pin).
 
     A compiled step on CPU runs on MindSpore's runtime thread while the main thread waits for
-    it, both spinning, so two free processes at once each ran a tiny step 2.1-3.0x slower
-    than alone. Pinned, each ran at its speed alone, and waited for (the trainer waits for
-    each step of a pinned process) a step on two images took 141 ms against 171 ms free
-    (bench/pinning.py, docs/PERFORMANCE.md). PyNative is the other way round (218 ms free,
-    604 ms pinned): its dispatch threads want a core of their own, so only graph mode pins.
+    it, both spinning, so two free processes at once slow each other down several times.
+    Pinned, each runs at its speed alone, and waited for (the trainer waits for each step of
+    a pinned process) a tiny step runs faster than free (bench/pinning.py,
+    docs/PERFORMANCE.md). PyNative is the other way round: its dispatch threads want a core of
+    their own, so only graph mode pins.
     Pinning changes the bits: oneDNN splits a convolution's sums by the cores its thread may
     use. A pinned process always sees one, so its numbers do not depend on the machine.
     """
