@@ -41,6 +41,10 @@ _C.EXCLUDE_LABELED_FROM_UNLABELED = False  # D_U without D_T (the paper keeps th
 _C.EXP_ROOT = 'experiments'
 
 _C.MODEL = EasyDict()
+_C.MODEL.ARCH = 'deeplabv2'            # the paper's DeepLab-v2 (ResNet-101) | mit_b0 ... mit_b5:
+                                       # SegFormer on a Mix Transformer (DAFormer's net, mit_b5;
+                                       # net/segformer_mindspore.py) | mit_tiny (tests, demo)
+# DeepLab-v2's own settings (a SegFormer's are its MODEL.ARCH):
 _C.MODEL.BLOCKS = (3, 4, 23, 3)        # ResNet-101; tests use (1, 1, 1, 1)
 _C.MODEL.WIDTH = 64                    # stem width; tests shrink it (parameter names unchanged)
 _C.MODEL.MULTI_LEVEL = True            # aux head `layer5` on layer3, main head `layer6` on layer4
@@ -53,10 +57,14 @@ _C.TRAIN.IMG_MEAN = (104.00698793, 116.66876762, 122.67891434)  # BGR, Caffe-sty
 _C.TRAIN.BATCH_SIZE_SOURCE = 1
 _C.TRAIN.BATCH_SIZE_TARGET = 1
 _C.TRAIN.RESTORE_FROM = 'weights/DeepLab_resnet_pretrained_imagenet.ckpt'  # '' = random init
+_C.TRAIN.OPTIMIZER = 'sgd'             # sgd (the paper's, with MOMENTUM) | adamw (DAFormer's: betas
+                                       # 0.9, 0.999, no weight decay on the backbone's norms)
 _C.TRAIN.LEARNING_RATE = 2.5e-4        # backbone; heads use 10x
 _C.TRAIN.MOMENTUM = 0.9
 _C.TRAIN.WEIGHT_DECAY = 1e-4           # the paper's; the released config had 5e-4
 _C.TRAIN.POWER = 0.9                   # poly decay over MAX_ITERS
+_C.TRAIN.WARMUP_ITERS = 0              # linear warm-up of the poly schedule over the first steps,
+                                       # from 1e-6 of it (DAFormer: 1,500); 0 = none
 _C.TRAIN.MAX_ITERS = 250000
 _C.TRAIN.EARLY_STOP = 120000           # training stops here; the schedule still spans MAX_ITERS
 _C.TRAIN.LAMBDA_SEG_MAIN = 1.0
@@ -126,7 +134,10 @@ CHOICES = {
     'NUM_CLASSES': (19, 16),
     'DEVICE': ('CPU', 'Ascend', 'GPU'),
     'MODE': ('auto', 'GRAPH', 'PYNATIVE'),
+    'MODEL.ARCH': ('deeplabv2', 'mit_b0', 'mit_b1', 'mit_b2', 'mit_b3', 'mit_b4', 'mit_b5',
+                   'mit_tiny'),
     'MODEL.FUSED_ASPP': ('auto', 'on', 'off'),
+    'TRAIN.OPTIMIZER': ('sgd', 'adamw'),
     'TRAIN.AMP_LEVEL': ('auto', 'O0', 'O2', 'O3'),
     'TRAIN.JIT_STEP': ('auto', 'on', 'off'),
     'TRAIN.KL_RESOLUTION': ('logits', 'input'),
@@ -158,6 +169,7 @@ RANGES = {
     'TRAIN.BATCH_SIZE_SOURCE': _POSITIVE,
     'TRAIN.BATCH_SIZE_TARGET': _POSITIVE,
     'TRAIN.MAX_ITERS': _POSITIVE,
+    'TRAIN.WARMUP_ITERS': _NON_NEGATIVE,
     'TRAIN.EARLY_STOP': _POSITIVE,
     'TRAIN.SAVE_PRED_EVERY': _POSITIVE,
     'TRAIN.KEEP_CHECKPOINTS': (lambda v: v >= 1, '>= 1'),

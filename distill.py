@@ -23,7 +23,7 @@ from dataset.build import target_labeled_dataset, target_unlabeled_dataset
 from engine.run_dir import RunDir, dataset_roots, run_settings
 from engine.trainer import LossPart, Trainer, new_net, start_process
 from net.deeplabv2_mindspore import upsample
-from net.loss import kl_distill, seg_loss
+from net.loss import aux_term, kl_distill, seg_loss
 from net.predict import ensemble_prob, load_model
 from utils.errors import ConfigError, run_cli
 
@@ -62,14 +62,16 @@ def distill_loss(student, teachers, cfg):
     def teacher_targets(image_unl):
         return (image_unl,) + ensemble_prob(teachers, image_unl, temperature, at_input_size)
 
+    def kl(logits, prob, size):
+        if at_input_size:  # as the CE terms: logits upsampled to the image's pixels
+            logits = upsample(logits, size)
+        return kl_distill(logits, prob, temperature, t_squared)
+
     def unlabeled(image_unl, prob_aux, prob_main):
         pred_unl_aux, pred_unl_main = student(image_unl)
-        if at_input_size:  # as the CE terms: logits upsampled to the image's pixels
-            size = image_unl.shape[-2:]
-            pred_unl_aux, pred_unl_main = upsample(pred_unl_aux, size), upsample(pred_unl_main,
-                                                                                size)
-        kl_main = kl_distill(pred_unl_main, prob_main, temperature, t_squared)
-        kl_aux = kl_distill(pred_unl_aux, prob_aux, temperature, t_squared)
+        size = image_unl.shape[-2:]
+        kl_main = kl(pred_unl_main, prob_main, size)
+        kl_aux = aux_term(kl, pred_unl_aux, prob_aux, size)
         return lambda_kl * (lambda_main * kl_main + lambda_aux * kl_aux), (kl_main, kl_aux)
 
     return [LossPart(labeled, ('image_trg', 'label_trg'),

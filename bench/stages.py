@@ -17,6 +17,8 @@ Cases, at the configured sizes (target 1024x512, source 1280x720; `--size` sets 
   eval        eval.py's work per image: forward, logits upsampled to 2048x1024, argmax, to host
   pseudo      pseudo-labelling per image: forward, softmax at 2048x1024, max and argmax, the
               per-class confidence histogram on the host
+With `--opts MODEL.ARCH=mit_b5 TRAIN.OPTIMIZER=adamw` both sides run SegFormer on MiT-B5 with
+AdamW, the PyTorch side transformers' SegformerForSemanticSegmentation (bench/torch_twin.py).
 Each runs in a fresh process after one warm-up (compiling) step; inputs are random tensors, so
 data loading is not included (bench/data_wait.py measures that). Peak memory is the process's
 maximum resident set, minus that of a process that imported the framework and built nothing.
@@ -133,7 +135,7 @@ def torch_case(case, cfg, steps):
     import torch
     import torch.nn.functional as F
 
-    from bench.torch_twin import TorchDeepLabV2
+    from bench.torch_twin import TorchDeepLabV2, TorchSegFormer
     from engine.pseudo_label import confidence_histogram
 
     torch.set_num_threads(os.cpu_count())
@@ -145,6 +147,8 @@ def torch_case(case, cfg, steps):
     image, label = torch.randn(1, 3, height, width), torch.randint(0, 19, (1, height, width))
 
     def build():
+        if cfg.MODEL.ARCH != 'deeplabv2':
+            return TorchSegFormer(cfg.MODEL.ARCH, cfg.NUM_CLASSES)
         return TorchDeepLabV2(cfg.NUM_CLASSES, tuple(cfg.MODEL.BLOCKS), cfg.MODEL.WIDTH)
 
     def upsample(logits, size):
@@ -168,18 +172,28 @@ def torch_case(case, cfg, steps):
 
     lambdas = cfg.TRAIN.LAMBDA_SEG_MAIN, cfg.TRAIN.LAMBDA_SEG_AUX
     net.train()
-    heads = [p for m in (net.layer5, net.layer6) for p in m.parameters()]
+    head_modules = (net.decode_head,) if hasattr(net, 'decode_head') else (net.layer5, net.layer6)
+    heads = [p for m in head_modules for p in m.parameters()]
     head_ids = {id(p) for p in heads}
     backbone = [p for p in net.parameters() if p.requires_grad and id(p) not in head_ids]
-    lr = cfg.TRAIN.LEARNING_RATE
-    optimizer = torch.optim.SGD([{'params': backbone, 'lr': lr}, {'params': heads, 'lr': 10 * lr}],
-                                lr=lr, momentum=cfg.TRAIN.MOMENTUM,
-                                weight_decay=cfg.TRAIN.WEIGHT_DECAY)
+    lr, decay = cfg.TRAIN.LEARNING_RATE, cfg.TRAIN.WEIGHT_DECAY
+    if cfg.TRAIN.OPTIMIZER == 'adamw':  # as engine/trainer.py: no decay on the encoder's norms
+        norms = {id(m.weight) for m in net.modules() if isinstance(m, torch.nn.LayerNorm)} | \
+            {id(m.bias) for m in net.modules() if isinstance(m, torch.nn.LayerNorm)}
+        optimizer = torch.optim.AdamW([
+            {'params': [p for p in backbone if id(p) not in norms], 'lr': lr},
+            {'params': heads, 'lr': 10 * lr},
+            {'params': [p for p in backbone if id(p) in norms], 'lr': lr, 'weight_decay': 0.0}],
+            lr=lr, weight_decay=decay)
+    else:
+        optimizer = torch.optim.SGD([{'params': backbone, 'lr': lr},
+                                     {'params': heads, 'lr': 10 * lr}],
+                                    lr=lr, momentum=cfg.TRAIN.MOMENTUM, weight_decay=decay)
 
     def seg_loss(x, y):
         aux, main = net(x)
         return sum(w * F.cross_entropy(upsample(o, y.shape[-2:]), y, ignore_index=255)
-                   for w, o in zip(lambdas[::-1], (aux, main)))
+                   for w, o in zip(lambdas[::-1], (aux, main)) if o is not None)
 
     teachers = []
     if case == 'student':
@@ -189,9 +203,11 @@ def torch_case(case, cfg, steps):
     def kl_loss(x):
         with torch.no_grad():
             outs = [t(x) for t in teachers]
-            probs = [sum(F.softmax(o[h] / temperature, 1) for o in outs) / 2 for h in (0, 1)]
+            probs = [None if outs[0][h] is None else
+                     sum(F.softmax(o[h] / temperature, 1) for o in outs) / 2 for h in (0, 1)]
         aux, main = net(x)
-        kls = [(p * (p.clamp_min(1e-12).log() - F.log_softmax(o / temperature, 1))).sum(1)
+        kls = [0.0 if o is None else
+               (p * (p.clamp_min(1e-12).log() - F.log_softmax(o / temperature, 1))).sum(1)
                .mean() * temperature ** 2 for p, o in zip(probs, (aux, main))]
         return cfg.TRAIN.LAMBDA_KL * (lambdas[0] * kls[1] + lambdas[1] * kls[0])
 

@@ -69,3 +69,24 @@ class TorchDeepLabV2(nn.Module):
         x = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
         x3 = self.layer3(self.layer2(self.layer1(x)))
         return self.layer5(x3), self.layer6(self.layer4(x3))
+
+
+class TorchSegFormer(nn.Module):
+    """transformers' SegformerForSemanticSegmentation shaped as a MODEL.ARCH of
+    net/segformer_mindspore.py (random weights), returning (None, logits) as ours does: the
+    reference of the MiT cases of bench/stages.py. `decode_head` is its heads' module."""
+
+    def __init__(self, arch, num_classes=19):
+        super().__init__()
+        from transformers import SegformerConfig, SegformerForSemanticSegmentation
+
+        from net.segformer_mindspore import NUM_HEADS, SR_RATIOS, VARIANTS
+        widths, depths, head = VARIANTS[arch]
+        self.model = SegformerForSemanticSegmentation(SegformerConfig(
+            num_labels=num_classes, hidden_sizes=list(widths), depths=list(depths),
+            decoder_hidden_size=head, num_attention_heads=list(NUM_HEADS),
+            sr_ratios=list(SR_RATIOS)))
+        self.decode_head = self.model.decode_head
+
+    def forward(self, x):
+        return None, self.model(pixel_values=x).logits

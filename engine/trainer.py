@@ -3,7 +3,7 @@
 A stage hands the loop its net, its loss parts (each asks for batch columns by name and names
 the loss terms it returns) and its data: the streams and the sample builder of
 dataset/pipeline.py. The loop owns the rest: the loader (resumed at its step, sharded over
-this process's rank), SGD with the 1x/10x parameter groups and poly schedule, the compiled
+this process's rank), SGD or AdamW with the 1x/10x parameter groups and poly schedule, the compiled
 step, mixed precision, data parallelism, checkpoints (atomic, newest K kept, resumable),
 validation with the best checkpoint kept, the JSONL log and the progress bar.
 
@@ -36,6 +36,7 @@ from dataset.build import val_dataset
 from dataset.pipeline import columns_of, iterate, train_loader
 from engine.compiled_steps import step_for
 from engine.evaluation import evaluate
+from engine.optim import AdamW, LinearWarmup
 from engine.run_dir import check_writable
 from net.deeplabv2_mindspore import build_model
 from net.predict import Predictor
@@ -75,8 +76,10 @@ def add_grads(a, b):
 
 
 def poly_lr(base_lr, cfg):
-    """lr_i = base_lr * (1 - i / MAX_ITERS) ** POWER (training stops earlier, at EARLY_STOP)."""
-    return nn.PolynomialDecayLR(base_lr, 0.0, cfg.TRAIN.MAX_ITERS, cfg.TRAIN.POWER)
+    """lr_i = base_lr * (1 - i / MAX_ITERS) ** POWER (training stops earlier, at EARLY_STOP);
+    with TRAIN.WARMUP_ITERS, warmed up linearly over the first steps (engine/optim.py)."""
+    poly = nn.PolynomialDecayLR(base_lr, 0.0, cfg.TRAIN.MAX_ITERS, cfg.TRAIN.POWER)
+    return LinearWarmup(poly, cfg.TRAIN.WARMUP_ITERS) if cfg.TRAIN.WARMUP_ITERS else poly
 
 
 def schedule_for_devices(cfg, group_size):
@@ -102,11 +105,25 @@ def schedule_for_devices(cfg, group_size):
 
 
 def build_optimizer(cfg, net):
-    """SGD with momentum; the ASPP heads learn 10x faster than the backbone."""
-    groups = [{'params': net.backbone_params(), 'lr': poly_lr(cfg.TRAIN.LEARNING_RATE, cfg)},
-              {'params': net.head_params(), 'lr': poly_lr(10 * cfg.TRAIN.LEARNING_RATE, cfg)}]
-    return nn.SGD(groups, learning_rate=cfg.TRAIN.LEARNING_RATE, momentum=cfg.TRAIN.MOMENTUM,
-                  weight_decay=cfg.TRAIN.WEIGHT_DECAY)
+    """The heads learn 10x faster than the backbone. TRAIN.OPTIMIZER sgd: SGD with momentum
+    (the paper's); adamw: DAFormer's AdamW, without weight decay on the backbone's norms
+    (mmsegmentation's rule: the parameters whose names hold `norm`)."""
+    train = cfg.TRAIN
+    backbone, heads = net.backbone_params(), net.head_params()
+    if train.OPTIMIZER == 'sgd':
+        groups = [{'params': backbone, 'lr': poly_lr(train.LEARNING_RATE, cfg)},
+                  {'params': heads, 'lr': poly_lr(10 * train.LEARNING_RATE, cfg)}]
+        return nn.SGD(groups, learning_rate=train.LEARNING_RATE, momentum=train.MOMENTUM,
+                      weight_decay=train.WEIGHT_DECAY)
+    norms = [p for p in backbone if 'norm' in p.name]
+    groups = [{'params': [p for p in backbone if 'norm' not in p.name],
+               'lr': poly_lr(train.LEARNING_RATE, cfg), 'weight_decay': train.WEIGHT_DECAY},
+              {'params': heads, 'lr': poly_lr(10 * train.LEARNING_RATE, cfg),
+               'weight_decay': train.WEIGHT_DECAY}]
+    if norms:
+        groups.append({'params': norms, 'lr': poly_lr(train.LEARNING_RATE, cfg),
+                       'weight_decay': 0.0})
+    return AdamW(groups)
 
 
 def amp_level(cfg):

@@ -9,6 +9,7 @@ import mindspore as ms
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal, Zero
 
+from net.segformer_mindspore import build_segformer
 from utils.device import device_default
 
 
@@ -168,7 +169,10 @@ def get_deeplab_v2(num_classes=19, multi_level=True, freeze_bn_affine=True):
 
 
 def build_model(cfg, num_classes=None):
-    """The DeepLab-v2 described by `cfg.MODEL` and `cfg.TRAIN.FREEZE_BN`."""
+    """The network of cfg.MODEL.ARCH: the DeepLab-v2 described by `cfg.MODEL` and
+    `cfg.TRAIN.FREEZE_BN`, or a SegFormer (net/segformer_mindspore.py)."""
+    if cfg.MODEL.ARCH != 'deeplabv2':
+        return build_segformer(cfg, num_classes)
     return DeepLabV2(num_classes=num_classes or cfg.NUM_CLASSES, blocks=tuple(cfg.MODEL.BLOCKS),
                      width=cfg.MODEL.WIDTH, freeze_bn=cfg.TRAIN.FREEZE_BN,
                      multi_level=cfg.MODEL.MULTI_LEVEL, fused_aspp=fused_aspp(cfg))

@@ -21,14 +21,27 @@ def cross_entropy(logits, label):
     return per_image.mean()
 
 
+def aux_term(loss_fn, pred_aux, *args):
+    """`loss_fn(pred_aux, *args)`, the aux head's term of a loss; 0 for a net without an aux
+    head (a SegFormer returns None in its place), logged as 0. The one place where the losses
+    tell the nets apart."""
+    if pred_aux is None:
+        return ops.zeros((), ms.float32)
+    return loss_fn(pred_aux, *args)
+
+
+def upsampled_cross_entropy(logits, label):
+    """CE of the logits upsampled bilinearly to the label's size."""
+    return cross_entropy(upsample(logits, label.shape[-2:]), label)
+
+
 def seg_loss(pred_aux, pred_main, label, lambda_main, lambda_aux):
     """λ_main·CE(main) + λ_aux·CE(aux), logits upsampled bilinearly to the label's size.
 
     Returns (loss, loss_main, loss_aux).
     """
-    size = label.shape[-2:]
-    loss_main = cross_entropy(upsample(pred_main, size), label)
-    loss_aux = cross_entropy(upsample(pred_aux, size), label)
+    loss_main = upsampled_cross_entropy(pred_main, label)
+    loss_aux = aux_term(upsampled_cross_entropy, pred_aux, label)
     return lambda_main * loss_main + lambda_aux * loss_aux, loss_main, loss_aux
 
 

@@ -9,7 +9,7 @@ from utils.checkpoint import load_net_checkpoint
 
 
 def load_model(cfg, checkpoint, frozen_as=None):
-    """The DeepLab-v2 of `cfg` with every parameter from `checkpoint` (None: untrained, for a
+    """The network of `cfg` with every parameter from `checkpoint` (None: untrained, for a
     graph compiled before the checkpoint exists), in inference mode.
 
     `frozen_as`: a frozen teacher whose parameters are renamed `NAME.*` (one compiled step
@@ -27,7 +27,8 @@ def load_model(cfg, checkpoint, frozen_as=None):
 
 
 class MainHead(nn.Cell):
-    """The main head's logits, at about 1/8 of the input size (the aux head only trains)."""
+    """The main head's logits, at about 1/8 of the input size (DeepLab-v2; SegFormer's, its
+    only head, at 1/4); the aux head only trains."""
 
     def __init__(self, net):
         super().__init__()
@@ -80,13 +81,20 @@ def load_main_head(cfg, checkpoint):
 
 def ensemble_prob(teachers, image, temperature, at_input_size=False):
     """E(M_RL(x), M_SL(x)): the mean of the teachers' softened softmax, for (aux, main); at
-    the logits' 1/8 resolution, or with the logits first upsampled to the image's size."""
+    the logits' resolution, or with the logits first upsampled to the image's size. Nets
+    without an aux head (None in its place) have None there too."""
     outputs = [teacher(image) for teacher in teachers]
-    if at_input_size:
-        outputs = [[upsample(logits, image.shape[-2:]) for logits in out] for out in outputs]
-    return tuple(ops.stop_gradient(sum(ops.softmax(out[head] / temperature, axis=1)
-                                       for out in outputs) / len(outputs))
-                 for head in (0, 1))
+
+    def mean_prob(head):
+        if outputs[0][head] is None:
+            return None
+        logits = [out[head] for out in outputs]
+        if at_input_size:
+            logits = [upsample(x, image.shape[-2:]) for x in logits]
+        return ops.stop_gradient(sum(ops.softmax(x / temperature, axis=1) for x in logits)
+                                 / len(logits))
+
+    return mean_prob(0), mean_prob(1)
 
 
 class TeacherEnsemble(nn.Cell):

@@ -62,6 +62,26 @@ def test_o2_keeps_the_released_names_and_runs_the_fused_heads(tiny_cfg):
         assert np.abs(plain - fused).max() <= 1e-2 * np.abs(plain).max()  # float16 sums
 
 
+def test_o2_keeps_a_segformers_names_and_logits(tiny_cfg):
+    """O2 wraps every LayerNorm and BatchNorm in a float32 cell of its own; the names a
+    checkpoint carries do not change, and the float16 logits stay near float32's."""
+    tiny_cfg.MODEL.ARCH = 'mit_tiny'
+    x = ms.Tensor(np.random.default_rng(0).normal(0, 50, (1, 3, 64, 128)).astype(np.float32))
+    ms.set_seed(0)
+    net = build_model(tiny_cfg)
+    released = [name for name, _ in net.parameters_and_names()]
+    full = net.set_train(False)(x)[1].asnumpy()
+    ms.set_seed(0)  # the same weights in a net of its own (a cell compiles once)
+    net = build_model(tiny_cfg)
+    ms.amp.auto_mixed_precision(net, 'O2')
+    net.set_train(False)
+    assert any('norm._backbone.' in name for name, _ in net.parameters_and_names())
+    assert [name for name, _ in named_parameters(net)] == released
+    aux, half = net(x)
+    assert aux is None and half.dtype == ms.float16
+    assert np.abs(half.asnumpy().astype(np.float32) - full).max() <= 1e-2 * np.abs(full).max()
+
+
 @pytest.mark.e2e
 def test_a_teacher_trained_with_the_device_defaults_loads_everywhere(generated, labeled_4,
                                                                      tmp_path):

@@ -264,3 +264,33 @@ def test_the_teachers_are_the_list_of_train_teachers(tiny_cfg):
     tiny_cfg.TRAIN.TEACHERS = ['region', 'cutout']
     with pytest.raises(ConfigError, match='TRAIN.TEACHERS: unknown mixing cutout'):
         teachers_of(tiny_cfg, args(['a', 'b']))
+
+
+class MainOnly(nn.Cell):
+    """A stand-in net without an aux head (SegFormer's outputs): (None, main logits)."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+
+    def construct(self, image):
+        return None, image * self.scale
+
+
+@pytest.mark.parametrize('resolution', ['logits', 'input'])
+def test_nets_without_an_aux_head_distil_their_one_head(tiny_cfg, resolution):
+    """The aux terms are 0 and the loss is the main head's alone, with the teachers'
+    ensemble of one head too."""
+    rng = np.random.default_rng(1)
+    tiny_cfg.TRAIN.KL_T, tiny_cfg.TRAIN.KL_RESOLUTION = 2.0, resolution
+    image_trg, image_unl = (rng.normal(size=(1, 4, 3, 5)).astype(np.float32) for _ in range(2))
+    label = rng.integers(0, 4, (1, 3, 5)).astype(np.int32)
+    forward = whole_loss(distill_loss(MainOnly(2.0), [MainOnly(-1.0), MainOnly(0.7)],
+                                      tiny_cfg))
+    loss, terms = forward(ms.Tensor(image_trg), ms.Tensor(label), ms.Tensor(image_unl))
+    prob_main = (np.exp(log_softmax(image_unl * -1.0 / 2)) +
+                 np.exp(log_softmax(image_unl * 0.7 / 2))) / 2
+    ce_main, kl_main = hand_ce(image_trg * 2.0, label), hand_kl(image_unl * 2.0, prob_main, 2.0)
+    np.testing.assert_allclose([float(v.asnumpy()) for v in terms], [ce_main, 0, kl_main, 0],
+                               rtol=1e-5, atol=1e-6)
+    assert float(loss.asnumpy()) == pytest.approx(ce_main + 0.5 * kl_main, rel=1e-5)

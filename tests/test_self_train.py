@@ -159,6 +159,30 @@ def test_two_rounds_complete_and_write_the_table(pipeline_cfg, tmp_path):
             np.testing.assert_array_equal(value, again[name], err_msg=f'{model}: {name}')
 
 
+@pytest.mark.e2e
+def test_a_tiny_segformer_runs_a_round(pipeline_cfg, tmp_path):
+    """MODEL.ARCH mit_tiny with DAFormer's optimisation: both teachers, the ensemble, the
+    student and their evaluations; the student exports as every model does."""
+    exp = tmp_path / 'exp'
+    result = run_script('self_train.py', *pipeline_cfg, '--rounds', '1', '--exp_dir', exp,
+                        '--opts', 'MODEL.ARCH=mit_tiny', 'TRAIN.OPTIMIZER=adamw',
+                        'TRAIN.WARMUP_ITERS=2', 'TRAIN.EARLY_STOP=4', 'TRAIN.LOG_EVERY=1',
+                        'PIPELINE_JOBS=2')
+    assert result.returncode == 0, result.stderr[-3000:]
+    row, = json.loads((exp / 'results.json').read_text())['rounds']
+    assert all(isinstance(row[m], float) for m in ('teacher_rl', 'teacher_sl', 'ensemble',
+                                                   'student'))
+    log = [json.loads(line) for line in
+           (exp / 'round1' / 'student' / 'log.jsonl').read_text().splitlines()]
+    assert log[0]['loss_seg_trg_aux'] == log[0]['loss_kl_unl_aux'] == 0.0  # no aux head
+    assert log[0]['lr'] < log[1]['lr']                                      # warming up
+    student = exp / 'round1' / 'student' / 'final.ckpt'
+    exported = run_script('export.py', '--pretrained', student, '--output', tmp_path / 'mit',
+                          '--cfg', TINY_CFG, '--opts', 'MODEL.ARCH=mit_tiny')
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    assert (tmp_path / 'mit.mindir').is_file()
+
+
 def read_weights(path):
     from utils.checkpoint import read_checkpoint
     return {k: v.asnumpy() for k, v in read_checkpoint(str(path)).items()
