@@ -224,12 +224,12 @@ def test_pseudo_labels_read_the_one_head(tiny_cfg, tmp_path):
     """The pseudo labels' Confidence of a SegFormer checkpoint: its head's confidences and
     labels at the labels' size (its logits are at 1/4 of the input)."""
     from net.deeplabv2_mindspore import build_model
-    from net.predict import load_confidence
+    from engine.compiled_steps import kept_confidence
     from utils.checkpoint import save_checkpoint
     tiny_cfg.MODEL.ARCH = 'mit_tiny'
     save_checkpoint(str(tmp_path / 'mit.ckpt'), build_model(tiny_cfg))
     project, _ = inputs(64, 128)
-    confidence, label = load_confidence(tiny_cfg, str(tmp_path / 'mit.ckpt'),
+    confidence, label = kept_confidence(tiny_cfg, str(tmp_path / 'mit.ckpt'),
                                         (64, 128))(ms.Tensor(project))
     assert confidence.shape == label.shape == (1, 64, 128)
     assert 1 / NUM_CLASSES <= float(confidence.min().asnumpy()) <= 1.0
