@@ -53,6 +53,8 @@ _C.MODEL.FUSED_ASPP = 'auto'           # ASPP heads as one matmul + folds: auto 
 _C.TRAIN = EasyDict()
 _C.TRAIN.INPUT_SIZE_SOURCE = (1280, 720)   # GTA5; SYNTHIA configs use (1280, 760)
 _C.TRAIN.INPUT_SIZE_TARGET = (1024, 512)
+_C.TRAIN.CROP_SIZE = (0, 0)            # a random crop (width, height) of each training image after
+                                       # resizing, DAFormer's 512x512; (0, 0): the whole image
 _C.TRAIN.IMG_MEAN = (104.00698793, 116.66876762, 122.67891434)  # BGR, Caffe-style, no std
 _C.TRAIN.BATCH_SIZE_SOURCE = 1
 _C.TRAIN.BATCH_SIZE_TARGET = 1
@@ -166,6 +168,7 @@ RANGES = {
                             'distinct device ids >= 0'),
     'TRAIN.INPUT_SIZE_SOURCE': _SIZE,
     'TRAIN.INPUT_SIZE_TARGET': _SIZE,
+    'TRAIN.CROP_SIZE': (lambda v: min(v) > 0 or max(v) == 0, '[width, height] > 0, or [0, 0]'),
     'TRAIN.BATCH_SIZE_SOURCE': _POSITIVE,
     'TRAIN.BATCH_SIZE_TARGET': _POSITIVE,
     'TRAIN.MAX_ITERS': _POSITIVE,
@@ -249,6 +252,11 @@ def check_cfg(config):
         # The poly schedule reaches learning rate 0 at MAX_ITERS.
         raise ConfigError(f'TRAIN.EARLY_STOP ({train.EARLY_STOP}) must be <= TRAIN.MAX_ITERS '
                           f'({train.MAX_ITERS})')
+    crop = train.CROP_SIZE
+    for key in ('INPUT_SIZE_SOURCE', 'INPUT_SIZE_TARGET'):
+        if crop[0] and (crop[0] > train[key][0] or crop[1] > train[key][1]):
+            raise ConfigError(f'TRAIN.CROP_SIZE {list(crop)} does not fit in TRAIN.{key} '
+                              f'{list(train[key])}')
     if train.BATCH_SIZE_SOURCE != train.BATCH_SIZE_TARGET:
         raise ConfigError(f'TRAIN.BATCH_SIZE_SOURCE ({train.BATCH_SIZE_SOURCE}) and '
                           f'TRAIN.BATCH_SIZE_TARGET ({train.BATCH_SIZE_TARGET}) must be equal: '

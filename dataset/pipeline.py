@@ -210,6 +210,30 @@ def columns_of(build):
     return list(getattr(build, 'func', build).columns)
 
 
+class RandomCrops:
+    """`build`, then a random crop of `size` (width, height) of each image of the sample and
+    of its label at the same place (DAFormer's training crop, TRAIN.CROP_SIZE), drawn from the
+    step's generator after `build`'s own draws, so a step's crop is the same on a resume."""
+
+    def __init__(self, build, size):
+        self.build, self.size = build, tuple(size)
+        self.columns = tuple(columns_of(build))
+
+    def __call__(self, rng, items):
+        sample = list(self.build(rng, items))
+        width, height = self.size
+        for i, name in enumerate(self.columns):
+            if not name.startswith('image'):
+                continue
+            image_h, image_w = sample[i].shape[-2:]
+            y0 = int(rng.integers(image_h - height + 1))
+            x0 = int(rng.integers(image_w - width + 1))
+            label = 'label' + name[len('image'):]
+            for j in [i] + [self.columns.index(label)] * (label in self.columns):
+                sample[j] = np.ascontiguousarray(sample[j][..., y0:y0 + height, x0:x0 + width])
+        return tuple(sample)
+
+
 def _source_image(items, color_transfer, source_size):
     image, label = items['source']
     if color_transfer:  # the image is at its native size (NativeSizeImages)

@@ -33,7 +33,7 @@ from mindspore import nn, ops
 from tqdm import tqdm
 
 from dataset.build import val_dataset
-from dataset.pipeline import columns_of, iterate, train_loader
+from dataset.pipeline import RandomCrops, columns_of, iterate, train_loader
 from engine.compiled_steps import step_for
 from engine.evaluation import evaluate
 from engine.optim import AdamW, LinearWarmup
@@ -171,7 +171,8 @@ class Trainer:
         self.rank, self.group_size = current_rank()
         cfg, devices_note = schedule_for_devices(cfg, self.group_size)
         self.cfg, self.stage = cfg, stage
-        self.streams, self.build = streams, build
+        self.streams = streams
+        self.build = RandomCrops(build, cfg.TRAIN.CROP_SIZE) if cfg.TRAIN.CROP_SIZE[0] else build
         self.columns = columns_of(build)
         self.term_names = tuple(term for part in parts for term in part.terms)
         self.out_dir = out_dir

@@ -289,3 +289,13 @@ def test_run_folders_tell_splits_and_seeds_apart():
     assert run_folder_name('SYNTHIA', 100, 1) == 'synthia2cityscapes_100_split1'
     assert run_folder_name('GTA', 2975, 0, 7) == 'gta2cityscapes_2975_seed7'
     assert run_folder_name('GTA', 100, 2, 1) == 'gta2cityscapes_100_split2_seed1'
+
+
+def test_a_crop_must_fit_in_both_domains_images():
+    assert get_cfg(None, ['TRAIN.CROP_SIZE=[512,512]']).TRAIN.CROP_SIZE == (512, 512)
+    for opts, message in ((['TRAIN.CROP_SIZE=[1100,512]'],
+                           r'TRAIN.CROP_SIZE \[1100, 512\] does not fit in '
+                           r'TRAIN.INPUT_SIZE_TARGET \[1024, 512\]'),
+                          (['TRAIN.CROP_SIZE=[0,512]'], r'\[width, height\] > 0, or \[0, 0\]')):
+        with pytest.raises(ConfigError, match=message):
+            get_cfg(None, opts)

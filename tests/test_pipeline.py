@@ -287,3 +287,35 @@ def test_rounds_after_the_first_draw_half_their_targets_from_ground_truth(genera
     cfg.TRAIN.LABELED_SHARE = 0.0                      # the old rule: uniform over the union
     uniform = target_labeled_dataset(cfg)
     assert 125 <= sum(uniform.draw(g, SEED) < 4 for g in range(400)) <= 140  # 4 of 12
+
+
+def test_random_crops_cut_each_image_with_its_label_and_replay_on_a_resume():
+    """TRAIN.CROP_SIZE (DAFormer's crop): every image of a step cropped at a place of its own,
+    its label at the same place, the same crops for the same step."""
+    build = functools.partial(pipeline.sample_level_pair, mean=(0.0, 0.0, 0.0),
+                              color_transfer=False, source_size=(16, 12))
+    crops = pipeline.RandomCrops(build, (6, 4))
+    assert pipeline.columns_of(crops) == pipeline.columns_of(build)
+
+    class CoordinateImages(IndexImages):
+        def load(self, index):  # pixel (y, x) holds y in red, x in green, and the label y*16+x
+            yy, xx = np.mgrid[0:self.size[1], 0:self.size[0]]
+            image = np.stack([yy, xx, np.full_like(yy, index)], -1).astype(np.uint8)
+            return image, (yy * 16 + xx).astype(np.uint8)
+
+    streams = {'source': CoordinateImages(3, (16, 12)), 'target': CoordinateImages(3, (10, 8))}
+    first, again = (StepSamples(streams, crops, SEED, 4)[2] for _ in range(2))
+    whole = StepSamples(streams, build, SEED, 4)[2]
+    corners = []
+    for (image, label), (whole_image, _) in zip(((first[0], first[1]), (first[2], first[3])),
+                                                ((whole[0], whole[1]), (whole[2], whole[3]))):
+        assert image.shape == (3, 4, 6) and label.shape == (4, 6)
+        # BGR after to_network_input: channel 2 is red (y), channel 1 green (x)
+        y0, x0 = int(image[2, 0, 0]), int(image[1, 0, 0])
+        np.testing.assert_array_equal(image, whole_image[:, y0:y0 + 4, x0:x0 + 6])
+        np.testing.assert_array_equal(label, (image[2] * 16 + image[1]).astype(label.dtype))
+        corners.append((y0, x0))
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    # the uncropped build draws as before: the crops come after its draws
+    np.testing.assert_array_equal(whole[0], StepSamples(streams, build, SEED, 4)[2][0])
