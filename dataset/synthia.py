@@ -7,7 +7,7 @@ from dataset.base_dataset import BaseDataset
 from dataset.png16 import read_png_16bit_channel0
 from utils.func import IGNORE_LABEL
 
-# SYNTHIA class id -> 16-class train id (DESIGN.md §3); every other id is ignored.
+# SYNTHIA class id -> 16-class train id (docs/DATA.md); every other id is ignored.
 SYNTHIA_TO_TRAIN16 = {3: 0, 4: 1, 2: 2, 21: 3, 5: 4, 7: 5, 15: 6, 9: 7, 6: 8, 1: 9, 10: 10,
                       17: 11, 8: 12, 19: 13, 12: 14, 11: 15}
 

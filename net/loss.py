@@ -1,4 +1,4 @@
-"""Losses shared by all training stages (DESIGN.md §2)."""
+"""Losses shared by all training stages (docs/FIDELITY.md: the loss weights and their sources)."""
 import mindspore as ms
 from mindspore import ops
 
