@@ -112,7 +112,7 @@ def architecture_difference(expected, found):
 def check_finite(net, params, path):
     """Refuse weights with a NaN or an infinity (a training that diverged): what they compute
     looks like a result and is none."""
-    bad = [name for name, _ in net.parameters_and_names()
+    bad = [name for name, _ in named_parameters(net)
            if not np.isfinite(params[name].asnumpy()).all()]
     if bad:
         raise CheckpointError(f'{path}: {len(bad)} of its tensors hold NaN or infinite values '
