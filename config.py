@@ -71,6 +71,11 @@ _C.TRAIN.MAX_ITERS = 250000
 _C.TRAIN.EARLY_STOP = 120000           # training stops here; the schedule still spans MAX_ITERS
 _C.TRAIN.LAMBDA_SEG_MAIN = 1.0
 _C.TRAIN.LAMBDA_SEG_AUX = 0.1
+# The Baseline (train_teacher.py --mix adaptseg): AdaptSeg's adversarial terms on the aux / main
+# heads and its discriminators' Adam learning rate (poly decay), ADVENT's names and values
+_C.TRAIN.LAMBDA_ADV_MAIN = 0.001
+_C.TRAIN.LAMBDA_ADV_AUX = 0.0002
+_C.TRAIN.LEARNING_RATE_D = 1e-4
 _C.TRAIN.FREEZE_BN = False             # False: batch statistics in training (released default)
 _C.TRAIN.AMP_LEVEL = 'auto'            # auto = O0 on CPU, O2 on Ascend and GPU; or O0, O2, O3
 _C.TRAIN.JIT_STEP = 'auto'             # ms.jit around the whole step: auto (off on CPU) | on | off

@@ -89,7 +89,8 @@ def parse_args(argv=None):
                         help='TRAIN.RANDOM_SEED of the run, or a run for each (default: the '
                              'config\'s)')
     parser.add_argument('--baselines', action='store_true',
-                        help='also train and evaluate target-only and source-only models')
+                        help='also train and evaluate target-only and source-only models and '
+                             'the paper\'s SSDA Baseline (AdaptSeg with D_T\'s labels)')
     parser.add_argument('--pseudo_only', action='store_true',
                         help='only write pseudo labels of D_U from --checkpoint to --pseudo_dir')
     parser.add_argument('--checkpoint', default=None, help='with --pseudo_only')
@@ -261,15 +262,20 @@ def round_scores(cfg, results, exp_dir, r):
     return scores
 
 
+# The baselines' stages (train_teacher.py: BASELINES), in the table's order.
+BASELINE_MIXES = {stage: mix for mix, stage in train_teacher.BASELINES.items()}
+
+
 def baseline_training(cfg, exp_dir, name, init_from, needs=()):
-    """A target-only (D_T alone) or source-only model, trained like a round-1 teacher from
-    `init_from`."""
+    """A target-only (D_T alone), source-only or AdaptSeg (the paper's Baseline) model,
+    trained like a round-1 teacher from `init_from`."""
     out_dir = os.path.join(exp_dir, 'baselines', name)
-    mix = {'target_only': 'target', 'source_only': 'source'}[name]
+    mix = BASELINE_MIXES[name]
     step_cfg = round_cfg(cfg, '', init_from)
     return training_step(step_cfg, f'baselines/{name}', out_dir, name,
                          functools.partial(train_teacher.train, step_cfg, mix, out_dir, EXP_DIR),
-                         (train_teacher.stage_trainer, mix), needs)
+                         (train_teacher.stage_trainer, mix), needs,
+                         train_teacher.IMAGES_PER_STEP.get(mix, 1))
 
 
 def baseline_eval(cfg, exp_dir, name):
@@ -282,8 +288,8 @@ def baseline_eval(cfg, exp_dir, name):
 def pipeline_steps(cfg, exp_dir, rounds, baselines):
     """Every step of the pipeline, in an order that respects their needs. With
     TRAIN.SOURCE_PRETRAINING a source-only model comes first and every other model starts
-    from it; with `baselines` a target-only model (starting where the rounds' models start)
-    and the source-only one (from RESTORE_FROM) are trained and evaluated too."""
+    from it; with `baselines` a target-only and an AdaptSeg model (starting where the rounds'
+    models start) and the source-only one (from RESTORE_FROM) are trained and evaluated too."""
     cfg = copy.deepcopy(cfg)
     steps, start = [], []
     source_only = baseline_training(cfg, exp_dir, 'source_only', cfg.TRAIN.RESTORE_FROM)
@@ -294,8 +300,9 @@ def pipeline_steps(cfg, exp_dir, rounds, baselines):
         steps.append(source_only)
         cfg.TRAIN.RESTORE_FROM, start = source_only.output, [source_only.name]
     if baselines:
-        steps += [baseline_training(cfg, exp_dir, 'target_only', cfg.TRAIN.RESTORE_FROM, start),
-                  baseline_eval(cfg, exp_dir, 'target_only')]
+        for name in ('target_only', 'adaptseg'):
+            steps += [baseline_training(cfg, exp_dir, name, cfg.TRAIN.RESTORE_FROM, start),
+                      baseline_eval(cfg, exp_dir, name)]
         if not cfg.TRAIN.SOURCE_PRETRAINING:
             steps.append(source_only)
         steps.append(baseline_eval(cfg, exp_dir, 'source_only'))
@@ -427,7 +434,7 @@ def budget_table(cfg, exp_dir, rounds, baselines, results):
         return None
     rows = [{'round': r, **round_scores(cfg, results, exp_dir, r)} for r in range(1, rounds + 1)]
     scores = {name: primary_score(cfg, results.get(f'baselines/eval_{name}'))
-              for name in ('target_only', 'source_only')} if baselines else None
+              for name in BASELINE_MIXES} if baselines else None
     return write_table(exp_dir, rows, cfg, scores)
 
 

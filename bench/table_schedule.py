@@ -42,17 +42,19 @@ def table_steps(source):
     return steps
 
 
-# A step of a stage on two images, in region-level teacher steps (docs/PERFORMANCE.md,
-# PyNative on CPU: the sample-level teacher 2.87, the student 2.65); a step on one image, 1.
-TWO_IMAGE_COST = {MIXINGS['sample'].stage: 2.87, 'student': 2.65}
+# A step of a stage on several images: (its images, its cost in region-level teacher steps).
+# Measured (docs/PERFORMANCE.md, PyNative on CPU): the sample-level teacher 2.87, the student
+# 2.65. Estimated: AdaptSeg, the sample-level teacher's two images and a target-size one (1),
+# its discriminators' small convolutions not counted. A step on one image, 1.
+STEP_COST = {MIXINGS['sample'].stage: (2, 2.87), 'student': (2, 2.65), 'adaptseg': (3, 3.87)}
 
 
 def training_cost(step):
     """T of a training step (EARLY_STOP steps of its stage); 0 for the others."""
     if not step.graph:  # evaluations, pseudo labels
         return 0.0
-    stage = step.name.rsplit('/', 1)[1]
-    return step.cost * TWO_IMAGE_COST[stage] / 2 if stage in TWO_IMAGE_COST else step.cost
+    images, cost = STEP_COST.get(step.name.rsplit('/', 1)[1], (1, 1.0))
+    return step.cost / images * cost
 
 
 def makespan(steps, workers):

@@ -278,6 +278,15 @@ def sample_level_pair(rng, items, mean, color_transfer, source_size):
             to_network_input(target_image, mean), target_label.astype(np.int32))
 
 
+@columns('image_src', 'label_src', 'image_trg', 'label_trg', 'image_unl')
+def adversarial_sample(rng, items, mean):
+    """The Baseline (AdaptSeg with D_T's labels): a labeled source and a labeled target image,
+    and an unlabeled target image (D_U) for the adversarial terms."""
+    unlabeled_image, _ = items['unlabeled']
+    return (*sample_level_pair(rng, items, mean, color_transfer=False, source_size=None),
+            to_network_input(unlabeled_image, mean))
+
+
 @columns('image_trg', 'label_trg', 'image_unl')
 def distill_sample(rng, items, mean):
     """Stage 2: a labeled target image with its label, and an unlabeled target image."""

@@ -40,8 +40,8 @@ from engine.optim import AdamW, LinearWarmup
 from engine.run_dir import check_writable
 from net.deeplabv2_mindspore import build_model
 from net.predict import Predictor
-from utils.checkpoint import (final_checkpoint_problem, load_net_checkpoint, read_checkpoint,
-                              save_checkpoint)
+from utils.checkpoint import (DISCRIMINATOR_PREFIX, final_checkpoint_problem,
+                              load_net_checkpoint, read_checkpoint, save_checkpoint)
 from utils.device import device_default, pinned_core, setup_device_for
 from utils.distributed import barrier, current_rank, grad_reducer, init_distributed
 from utils.errors import CheckpointError, ConfigError, OutputError, TrainingError
@@ -62,13 +62,22 @@ class LossPart:
     `prepare` runs outside the gradient computation, so what it computes (the frozen
     teachers' predictions) keeps no activations for a backward pass: traced inside `fn`,
     PyNative records every op for the backward whether a gradient will flow or not.
+
+    `outputs`: names of tensors fn returns after its terms, `(loss, terms, outputs)`, without
+    gradient: columns the later parts of the step can ask for (AdaptSeg's predictions, which
+    its discriminators learn from). `optimizer`: the part trains the parameters of this
+    optimizer, not the net (AdaptSeg's discriminators); its loss is left out of the step's
+    `loss` (its terms are logged), and the optimizer's parameters and state are saved with
+    the checkpoints as training state (DISCRIMINATOR_PREFIX).
     """
 
-    def __init__(self, fn, columns, terms, prepare=None):
+    def __init__(self, fn, columns, terms, prepare=None, outputs=(), optimizer=None):
         self.fn = fn
         self.columns = tuple(columns)
         self.terms = tuple(terms)
         self.prepare = prepare
+        self.outputs = tuple(outputs)
+        self.optimizer = optimizer
 
 
 def add_grads(a, b):
@@ -152,12 +161,18 @@ def new_net(cfg, init_from):
     return net
 
 
-def optimizer_state(optimizer, net):
+def optimizer_state(optimizer, net, parts=()):
     """{'optimizer.NAME': parameter} of what the optimizer holds besides the net's weights
-    (momenta, its step count)."""
+    (momenta, its step count), and {'discriminator.NAME': parameter} of what the optimizer
+    of a part holds (its parameters too)."""
     net_ids = {id(p) for p in net.get_parameters()}
-    return {f'optimizer.{name}': p for name, p in optimizer.parameters_and_names()
-            if id(p) not in net_ids}
+    state = {f'optimizer.{name}': p for name, p in optimizer.parameters_and_names()
+             if id(p) not in net_ids}
+    for part in parts:
+        if part.optimizer is not None:
+            state.update({f'{DISCRIMINATOR_PREFIX}{name}': p
+                          for name, p in part.optimizer.parameters_and_names()})
+    return state
 
 
 class Trainer:
@@ -196,6 +211,7 @@ class Trainer:
         step, self.reused = step_for(net, frozen, lambda: self._new_step(net, parts))
         self.net, self.optimizer, self.train_step = step.net, step.optimizer, step.train_step
         self.predictors = step.predictors
+        self.trained_state = step.optimizer_state  # of the step's own optimizers (a kept one's)
 
     def _new_step(self, net, parts):
         """(optimizer, step, the optimizer's state) of a new step that trains `net`."""
@@ -203,55 +219,68 @@ class Trainer:
         if level != 'O0':
             ms.amp.auto_mixed_precision(net, level)
         self.optimizer = build_optimizer(self.cfg, net)
-        return self.optimizer, self._build_step(parts), optimizer_state(self.optimizer, net)
+        return (self.optimizer, self._build_step(parts),
+                optimizer_state(self.optimizer, net, parts))
 
     def _build_step(self, parts):
-        """The step: gradients of each loss part, summed, averaged over ranks, applied; it
-        returns the loss, its terms and whether both the loss and the gradients were finite.
+        """The step: gradients of each loss part, summed per optimizer (the net's, a part's
+        own), averaged over ranks, applied once every part's are computed; it returns the
+        net's loss, the terms and whether both the loss and the gradients were finite.
 
         Each part's backward pass runs before the next part's forward, so a step on two images
         (the sample-level teacher, the student) peaks at the memory of one image's step. The
         parts' losses are sums, so their gradients add up to those of the whole loss.
         """
-        optimizer = self.optimizer
-        positions = []
+        # Which optimizer applies each part's gradients: only to its own parameters.
+        owners = [part.optimizer or self.optimizer for part in parts]
+        optimizers = list(dict.fromkeys(owners))
+        slots = [optimizers.index(owner) for owner in owners]
+        positions, available = [], list(self.columns)
         for part in parts:
-            missing = [c for c in part.columns if c not in self.columns]
+            missing = [c for c in part.columns if c not in available]
             if missing:
                 raise ConfigError(f'[{self.stage}] a loss part asks for the columns {missing}; '
                                   f'the samples have {self.columns}')
-            positions.append([self.columns.index(c) for c in part.columns])
-        reduce_grads = grad_reducer(optimizer.parameters, self.group_size)
+            positions.append([available.index(c) for c in part.columns])
+            available += part.outputs
+        reducers = [grad_reducer(o.parameters, self.group_size) for o in optimizers]
         scaler = self.scaler
 
         def scaled(fn):
             def forward(*inputs):
-                loss, terms = fn(*inputs)
-                return (scaler.scale(loss) if scaler else loss), terms
+                result = fn(*inputs)
+                return ((scaler.scale(result[0]) if scaler else result[0]),) + result[1:]
             return forward
 
-        grad_fns = [ms.value_and_grad(scaled(part.fn), None, optimizer.parameters,
-                                      has_aux=True) for part in parts]
+        grad_fns = [ms.value_and_grad(scaled(part.fn), None, owner.parameters, has_aux=True)
+                    for part, owner in zip(parts, owners)]
 
         def train_step(*batch):
-            loss, terms, grads = 0.0, (), None
-            for part, where, grad_fn in zip(parts, positions, grad_fns):
-                inputs = [batch[i] for i in where]
+            loss, terms, columns = 0.0, (), list(batch)
+            grads = [None] * len(optimizers)
+            for part, where, grad_fn, slot in zip(parts, positions, grad_fns, slots):
+                inputs = [columns[i] for i in where]
                 if part.prepare is not None:
                     inputs = part.prepare(*inputs)
-                (part_loss, part_terms), part_grads = grad_fn(*inputs)
-                loss, terms = loss + part_loss, terms + tuple(part_terms)
-                grads = part_grads if grads is None else add_grads(grads, part_grads)
-            grads = reduce_grads(grads)
-            if scaler is None:
-                loss = ops.depend(loss, optimizer(grads))
-                finite = ms.amp.all_finite(grads)
-            else:
-                loss, grads = scaler.unscale(loss), scaler.unscale(grads)
-                finite = ms.amp.all_finite(grads)
+                result, part_grads = grad_fn(*inputs)
+                if part.optimizer is None:
+                    loss = loss + result[0]
+                terms = terms + tuple(result[1])
+                if part.outputs:
+                    columns = columns + list(result[2])
+                grads[slot] = part_grads if grads[slot] is None else add_grads(grads[slot],
+                                                                               part_grads)
+            grads = [reduce(g) for reduce, g in zip(reducers, grads)]
+            if scaler is not None:
+                loss, grads = scaler.unscale(loss), [scaler.unscale(g) for g in grads]
+            finite = ms.amp.all_finite(grads[0])
+            for more in grads[1:]:
+                finite = ops.logical_and(finite, ms.amp.all_finite(more))
+            if scaler is not None:
                 scaler.adjust(finite)
-                if finite:
-                    loss = ops.depend(loss, optimizer(grads))
+            if scaler is None or finite:
+                for optimizer, optimizer_grads in zip(optimizers, grads):
+                    loss = ops.depend(loss, optimizer(optimizer_grads))
             return loss, terms, ops.logical_and(finite, ops.isfinite(loss))
 
         return ms.jit(train_step) if use_jit(self.cfg) else train_step
@@ -264,9 +293,9 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------
     def optimizer_state(self):
-        """The optimizer's state and the loss scaler's (its scale, its count of finite steps):
-        a resumed run goes on with both."""
-        state = optimizer_state(self.optimizer, self.net)
+        """The optimizer's state, the parts' own (AdaptSeg's discriminators) and the loss
+        scaler's (its scale, its count of finite steps): a resumed run goes on with all."""
+        state = dict(self.trained_state)
         if self.scaler is not None:
             state.update({f'optimizer.loss_scale.{p.name}': p
                           for p in (self.scaler.scale_value, self.scaler.counter)})
@@ -306,7 +335,7 @@ class Trainer:
                               f'--out_dir')
         load_net_checkpoint(self.net, path, params, in_place=True)
         state = self.optimizer_state()
-        saved = {k for k in params if k.startswith('optimizer.')}
+        saved = {k for k in params if k.startswith(('optimizer.', DISCRIMINATOR_PREFIX))}
         if saved != set(state) or any(tuple(params[k].shape) != tuple(p.shape)
                                       for k, p in state.items()):
             raise CheckpointError(f'{path}: optimizer state does not match '

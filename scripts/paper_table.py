@@ -42,6 +42,9 @@ PAPER_TARGET_ONLY = {'gta': {100: 41.9, 200: 47.7, 500: 55.5, 1000: 58.6, 2975: 
 BASELINES = (
     ('target_only', 'target-only', PAPER_TARGET_ONLY),
     ('source_only', 'source-only', None),
+    # The paper's SSDA Baseline, AdaptSeg with D_T's labels (train_teacher.py --mix adaptseg).
+    # Its values in Tables 1 and 2 are not given here: no source of them could be cited.
+    ('adaptseg', 'Baseline', None),
 )
 # Table 4, GTA5 -> Cityscapes: per round, (region-level teacher, sample-level teacher, student).
 PAPER_ROUNDS = {

@@ -29,7 +29,7 @@ from self_train import table_columns  # noqa: E402
 from utils.serialization import atomic_write_json, atomic_write_text  # noqa: E402
 from utils.statistics import difference, interval, mean_std, paired_interval, summary  # noqa: E402
 
-BASELINES = ('target_only', 'source_only')
+BASELINES = ('target_only', 'source_only', 'adaptseg')
 
 
 def parse_args(argv=None):

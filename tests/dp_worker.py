@@ -1,9 +1,11 @@
-"""A few data-parallel steps of the tiny net, launched by tests/test_distributed.py.
+"""A few data-parallel steps of the tiny net on a stage's data (train_teacher.py's --mix MIX),
+launched by tests/test_distributed.py: dp_worker.py OUT BATCH MIX CFG...
 
 Under msrun every rank trains on its shard (batch 1 each); without msrun one process trains
-on the combined batches (batch = number of ranks). Each process saves its parameters and the
-item indices it drew to OUT/params_rank{R}_of{N}.npz and OUT/items_rank{R}_of{N}.json, then
-writes the pseudo labels of a fresh net to OUT/pseudo_{N}.
+on the combined batches (batch = number of ranks), into OUT/run_{N}. Each process saves its
+parameters and the item indices it drew to OUT/params_rank{R}_of{N}.npz and
+OUT/items_rank{R}_of{N}.json; with MIX target it then writes the pseudo labels of a fresh net
+to OUT/pseudo_{N}.
 """
 import json
 import os
@@ -26,26 +28,31 @@ from engine.pseudo_label import generate_pseudo_labels  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 
 
-def main(out_dir, batch_size, cfg_files):
-    cfg = get_cfg(cfg_files, ['TRAIN.EARLY_STOP=4', 'TRAIN.MAX_ITERS=10', 'TRAIN.EVAL_EVERY=0',
+def main(out_dir, batch_size, mix, cfg_files):
+    # AdaptSeg: one step, whose Adam moments hold the gradients themselves (after more, Adam's
+    # normalised steps carry rounding differences of near-zero gradients into the weights)
+    steps = 1 if mix == 'adaptseg' else 4
+    cfg = get_cfg(cfg_files, [f'TRAIN.EARLY_STOP={steps}', 'TRAIN.MAX_ITERS=10', 'TRAIN.EVAL_EVERY=0',
                               'TRAIN.FREEZE_BN=True', 'NUM_WORKERS=1',
                               'TRAIN.LEARNING_RATE=0.01', 'TRAIN.RANDOM_SEED=7',
                               f'TRAIN.BATCH_SIZE_SOURCE={batch_size}',
                               f'TRAIN.BATCH_SIZE_TARGET={batch_size}'])
     setup_device('CPU', 'GRAPH')
     rank, size = init_distributed()
-    streams, build = data_streams(cfg, 'target')
+    streams, build = data_streams(cfg, mix)
     ms.set_seed(0)
     net = build_model(cfg)
-    Trainer(cfg, net, loss_parts(cfg, net, 'target'), streams, build,
+    Trainer(cfg, net, loss_parts(cfg, net, mix), streams, build,
             os.path.join(out_dir, f'run_{size}'), 'dp').run()
-    samples = pipeline.StepSamples(streams, build, 7, 4 * batch_size, size, rank)
-    items = [samples.item_indices(m)['target'] for m in range(4 * batch_size)]
+    samples = pipeline.StepSamples(streams, build, 7, steps * batch_size, size, rank)
+    items = [samples.item_indices(m)['target'] for m in range(steps * batch_size)]
     tag = f'rank{rank}_of{size}'
     with open(os.path.join(out_dir, f'items_{tag}.json'), 'w') as f:
         json.dump(items, f)
     np.savez(os.path.join(out_dir, f'params_{tag}.npz'),
              **{p.name: p.asnumpy() for p in net.get_parameters()})
+    if mix != 'target':
+        return
     # pseudo labels of the same fresh net: split across ranks, histograms summed
     ms.set_seed(1)
     fresh = build_model(cfg)
@@ -56,4 +63,4 @@ def main(out_dir, batch_size, cfg_files):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1], int(sys.argv[2]), sys.argv[3:])
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:])

@@ -23,9 +23,9 @@ def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path
     assert msrun, 'msrun comes with mindspore: it must be on PATH next to python'
     subprocess.run([msrun, '--worker_num=2', '--local_worker_num=2', '--master_addr=127.0.0.1',
                     '--master_port=8131', f'--log_dir={tmp_path / "logs"}', '--join=True',
-                    WORKER, str(tmp_path), '1', TINY_CFG, data_cfg],
+                    WORKER, str(tmp_path), '1', 'target', TINY_CFG, data_cfg],
                    cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
-    subprocess.run([sys.executable, WORKER, str(tmp_path), '2', TINY_CFG, data_cfg],
+    subprocess.run([sys.executable, WORKER, str(tmp_path), '2', 'target', TINY_CFG, data_cfg],
                    cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
 
     rank0, rank1, single = (np.load(tmp_path / f'params_{tag}.npz')
@@ -54,6 +54,36 @@ def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path
     assert names == (two / 'list.txt').read_text().split() and len(names) == 12
     for name in names:
         assert (one / 'labels' / name).read_bytes() == (two / 'labels' / name).read_bytes()
+
+
+@pytest.mark.e2e
+def test_two_ranks_train_the_adaptseg_baseline_as_one_process(generated, tmp_path):
+    """The Baseline's step on 2 ranks: the segmenter and the discriminators (their gradients
+    averaged over the ranks too) end as one process's on the combined batches."""
+    _, data_cfg = generated
+    env = dict(os.environ, ONEDNN_MAX_CPU_ISA='AVX2',
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    subprocess.run([shutil.which('msrun', path=env['PATH']), '--worker_num=2',
+                    '--local_worker_num=2', '--master_addr=127.0.0.1', '--master_port=8135',
+                    f'--log_dir={tmp_path / "logs"}', '--join=True', WORKER, str(tmp_path), '1',
+                    'adaptseg', TINY_CFG, data_cfg],
+                   cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
+    subprocess.run([sys.executable, WORKER, str(tmp_path), '2', 'adaptseg', TINY_CFG, data_cfg],
+                   cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
+    two, one = (read_checkpoint(str(tmp_path / run / 'final.ckpt'))
+                for run in ('run_2', 'run_1'))
+    names = [k for k in two if not k.startswith(('meta.', 'optimizer.'))]
+    assert sum(k.startswith('discriminator.') for k in names) == 63 and set(names) <= set(one)
+    # One step (tests/dp_worker.py): the discriminators' Adam moments are their averaged
+    # gradients; Adam's first step moves each weight by about LEARNING_RATE_D whatever the
+    # size of its gradient, so where one is near 0 its rounding may flip that step.
+    for name in names:
+        a, b = two[name].asnumpy(), one[name].asnumpy()
+        if name.startswith('discriminator.') and '.moment' not in name:
+            assert np.isclose(a, b, atol=1e-6, rtol=0).mean() > 0.99, name
+        else:
+            np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-4, err_msg=name)
+    assert np.abs(two['discriminator.moment1.main.8.bias'].asnumpy()).max() > 1e-6  # trained
 
 
 @pytest.mark.e2e

@@ -112,6 +112,11 @@ def test_the_experiment_commands_end_to_end(generated, labeled_4, tmp_path):
     assert margin['mean'] == pytest.approx(np.mean(
         [r['rounds'][0]['student'] - r['baselines']['target_only'] for r in runs]))
     assert 'mean ± std over seeds 1234, 7' in (seeds / 'seeds.md').read_text()
+    # --baselines trains and evaluates the paper's Baseline (AdaptSeg) too: its row is printed
+    assert all(isinstance(r['baselines']['adaptseg'], float) for r in runs)
+    assert table['baselines']['adaptseg']['n'] == 2
+    assert '| adaptseg baseline |' in (seeds / 'seed_1234' / 'results.md').read_text()
+    assert '| adaptseg baseline |' in (seeds / 'seeds.md').read_text()
 
     exp = seeds / 'seed_1234'
     run('qualitative_figures.py', '--exp_dir', exp, '--num_images', 2, '--panel_width', 64)

@@ -12,9 +12,12 @@ import numpy as np
 from utils.errors import CheckpointError, check_file
 from utils.serialization import atomic_write, mindspore_temporary
 
-# Names a training checkpoint carries besides the network: optimizer state and run metadata
-# (ours are prefixed `optimizer.` and `meta.`; MindSpore's own callbacks write the others).
-TRAINING_STATE_PREFIXES = ('optimizer.', 'meta.', 'moments.', 'accum.')
+# Names a training checkpoint carries besides the network: optimizer state, run metadata and
+# the weights and optimizer state a stage trains beside the network (AdaptSeg's discriminators)
+# (ours are prefixed `optimizer.`, `meta.` and `discriminator.`; MindSpore's own callbacks
+# write the others).
+DISCRIMINATOR_PREFIX = 'discriminator.'
+TRAINING_STATE_PREFIXES = ('optimizer.', 'meta.', DISCRIMINATOR_PREFIX, 'moments.', 'accum.')
 TRAINING_STATE_NAMES = ('learning_rate', 'global_step', 'momentum', 'scale_sense',
                         'loss_scale', 'current_iterator_step', 'last_overflow_iterator_step',
                         'epoch_num', 'step_num')
