@@ -31,7 +31,7 @@ def restore_from(step_dir):
 #   .venv/bin/python -c "import pathlib, sys; sys.path[:0] = ['.', 'tests']; \
 #       from test_demo import weights_digest; print(weights_digest(pathlib.Path('/tmp/demo/exp')))"
 EXPECTED_ROUNDS = {1: (12.46, 10.95, 12.55, 4.91), 2: (12.97, 7.25, 9.08, 5.02)}
-EXPECTED_BASELINES = {'target_only': 12.16, 'source_only': 9.10}
+EXPECTED_BASELINES = {'target_only': 12.16, 'source_only': 9.10, 'adaptseg': 11.79}
 EXPECTED_WEIGHTS = '7ad95b6bb4b3dc55'
 MODELS = ('baselines/source_only', 'baselines/target_only', 'round1/teacher_rl',
           'round1/teacher_sl', 'round1/student', 'round2/teacher_rl', 'round2/teacher_sl',
@@ -72,10 +72,11 @@ def test_demo_runs_every_stage_and_writes_the_table(tmp_path):
         for model in ('teacher_rl', 'teacher_sl', 'student'):
             assert {f'round{r}/{model}', f'round{r}/eval_{model}'} <= finished
         assert f'round{r}/eval_ensemble' in finished
-    assert {'round1/pseudo', 'baselines/target_only', 'baselines/source_only'} <= finished
+    assert {'round1/pseudo', 'baselines/target_only', 'baselines/source_only',
+            'baselines/adaptseg'} <= finished
     results = json.loads((exp / 'results.json').read_text())
-    assert len(results['rounds']) == 2 and set(results['baselines']) == {'target_only',
-                                                                         'source_only'}
+    assert len(results['rounds']) == 2 and set(results['baselines']) == {
+        'target_only', 'source_only', 'adaptseg'}
     assert 'target-only baseline' in result.stdout and '| 2 |' in result.stdout
     # TRAIN.SOURCE_PRETRAINING: the source-only model comes first, from random weights, and
     # every other model starts from it (the demo's stand-in for ImageNet weights)
