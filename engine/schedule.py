@@ -165,7 +165,9 @@ def run_in_workers(manifest, todo, jobs, cores, devices=None):
                 w = (holders or idle)[0]
                 idle.remove(w)
                 del waiting[step.name]
+                # 'held': the worker compiled the step's graph before and trains on it at once
                 manifest.event(step.name, 'started', worker=w + 1,
+                               **({'graph': 'held' if holders else 'new'} if step.graph else {}),
                                **({'device': ' '.join(map(str, devices[w]))} if devices else {}))
                 running[workers[w].submit(on_device, step.work)] = (w, step, False)
                 if step.graph:
