@@ -28,6 +28,7 @@ import re
 import time
 
 import mindspore as ms
+import numpy as np
 import yaml
 from mindspore import nn, ops
 from tqdm import tqdm
@@ -303,8 +304,10 @@ class Trainer:
 
     def save(self, path, iteration):
         # A step of finite gradients may still overflow the weights (a huge learning rate):
-        # no checkpoint is written but of finite ones. On every rank, which hold the same.
-        if not ms.amp.all_finite(tuple(self.net.get_parameters())):
+        # no checkpoint is written but of finite ones. On every rank, which hold the same; on
+        # the host, where the checkpoint is written from (ms.amp.all_finite would compile a
+        # graph of every parameter in each new process).
+        if not all(np.isfinite(p.asnumpy()).all() for p in self.net.get_parameters()):
             raise self.diverged(f'the weights are not finite at iteration {iteration}')
         if self.rank != 0:
             return

@@ -25,6 +25,16 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
+def pynative():
+    """PyNative for one test that trains in this process, as the tiny config's training runs:
+    a few steps of a new step each, which graph mode would compile first."""
+    import mindspore as ms
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    yield
+    ms.set_context(mode=ms.GRAPH_MODE)
+
+
+@pytest.fixture
 def tiny_cfg():
     return get_cfg(TINY_CFG)
 

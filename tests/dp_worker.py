@@ -1,11 +1,12 @@
-"""A few data-parallel steps of the tiny net on a stage's data (train_teacher.py's --mix MIX),
-launched by tests/test_distributed.py: dp_worker.py OUT BATCH MIX CFG...
+"""A few data-parallel steps of the tiny net on stages' data (train_teacher.py's --mix MIX),
+launched by tests/test_distributed.py: dp_worker.py OUT BATCH MIX[,MIX...] CFG...
 
 Under msrun every rank trains on its shard (batch 1 each); without msrun one process trains
-on the combined batches (batch = number of ranks), into OUT/run_{N}. Each process saves its
-parameters and the item indices it drew to OUT/params_rank{R}_of{N}.npz and
-OUT/items_rank{R}_of{N}.json; with MIX target it then writes the pseudo labels of a fresh net
-to OUT/pseudo_{N}.
+on the combined batches (batch = number of ranks). Each MIX runs in turn into OUT/MIX: its
+run in OUT/MIX/run_{N}, each process's parameters and the item indices it drew in
+OUT/MIX/params_rank{R}_of{N}.npz and OUT/MIX/items_rank{R}_of{N}.json; with MIX target the
+pseudo labels of a fresh net in OUT/target/pseudo_{N}. One launch serves every MIX: msrun's
+start and MindSpore's are paid once.
 """
 import json
 import os
@@ -28,17 +29,23 @@ from engine.pseudo_label import generate_pseudo_labels  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 
 
-def main(out_dir, batch_size, mix, cfg_files):
+def main(out_dir, batch_size, mixes, cfg_files):
+    setup_device('CPU', 'GRAPH')
+    rank, size = init_distributed()
+    for mix in mixes.split(','):
+        train(os.path.join(out_dir, mix), batch_size, mix, cfg_files, rank, size)
+
+
+def train(out_dir, batch_size, mix, cfg_files, rank, size):
     # AdaptSeg: one step, whose Adam moments hold the gradients themselves (after more, Adam's
     # normalised steps carry rounding differences of near-zero gradients into the weights)
     steps = 1 if mix == 'adaptseg' else 4
+    os.makedirs(out_dir, exist_ok=True)
     cfg = get_cfg(cfg_files, [f'TRAIN.EARLY_STOP={steps}', 'TRAIN.MAX_ITERS=10', 'TRAIN.EVAL_EVERY=0',
                               'TRAIN.FREEZE_BN=True', 'NUM_WORKERS=1',
                               'TRAIN.LEARNING_RATE=0.01', 'TRAIN.RANDOM_SEED=7',
                               f'TRAIN.BATCH_SIZE_SOURCE={batch_size}',
                               f'TRAIN.BATCH_SIZE_TARGET={batch_size}'])
-    setup_device('CPU', 'GRAPH')
-    rank, size = init_distributed()
     streams, build = data_streams(cfg, mix)
     ms.set_seed(0)
     net = build_model(cfg)

@@ -47,7 +47,7 @@ def moved(before, after):
 
 
 @pytest.mark.e2e
-def test_each_update_moves_only_its_own_parameters(generated):
+def test_each_update_moves_only_its_own_parameters(generated, pynative):
     """One step with and without the adversarial terms (LAMBDA_ADV_* 0): the discriminators'
     step is the same (the segmenter's adversarial gradients do not reach them); the
     segmenter's without them is the step of the two cross-entropies alone (the

@@ -152,7 +152,7 @@ def teachers(generated, tmp_path_factory):
 
 
 @pytest.mark.e2e
-def test_no_gradient_reaches_the_teachers(generated, untrained_teachers, tmp_path):
+def test_no_gradient_reaches_the_teachers(generated, untrained_teachers, tmp_path, pynative):
     from config import get_cfg
     cfg = get_cfg([TINY_CFG, generated[1]], ['TRAIN.EARLY_STOP=3', 'TRAIN.MAX_ITERS=3'])
     frozen = [load_model(cfg, path, frozen_as=name)

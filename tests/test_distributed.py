@@ -16,6 +16,9 @@ WORKER = os.path.join(ROOT, 'tests', 'dp_worker.py')
 
 @pytest.mark.e2e
 def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path):
+    """A teacher's stage on target images, then the AdaptSeg Baseline's stage (its
+    discriminators' gradients averaged over the ranks too), on 2 msrun ranks of batch 1 and
+    in one process of batch 2 (tests/dp_worker.py: one launch of each for both stages)."""
     _, data_cfg = generated
     env = dict(os.environ, ONEDNN_MAX_CPU_ISA='AVX2',
                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
@@ -23,12 +26,16 @@ def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path
     assert msrun, 'msrun comes with mindspore: it must be on PATH next to python'
     subprocess.run([msrun, '--worker_num=2', '--local_worker_num=2', '--master_addr=127.0.0.1',
                     '--master_port=8131', f'--log_dir={tmp_path / "logs"}', '--join=True',
-                    WORKER, str(tmp_path), '1', 'target', TINY_CFG, data_cfg],
+                    WORKER, str(tmp_path), '1', 'target,adaptseg', TINY_CFG, data_cfg],
                    cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
-    subprocess.run([sys.executable, WORKER, str(tmp_path), '2', 'target', TINY_CFG, data_cfg],
-                   cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
+    subprocess.run([sys.executable, WORKER, str(tmp_path), '2', 'target,adaptseg', TINY_CFG,
+                    data_cfg], cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
+    check_target_stage(tmp_path / 'target')
+    check_adaptseg_stage(tmp_path / 'adaptseg')
 
-    rank0, rank1, single = (np.load(tmp_path / f'params_{tag}.npz')
+
+def check_target_stage(out):
+    rank0, rank1, single = (np.load(out / f'params_{tag}.npz')
                             for tag in ('rank0_of2', 'rank1_of2', 'rank0_of1'))
     assert set(rank0.files) == set(single.files) and len(rank0.files) > 100
     for name in rank0.files:
@@ -38,7 +45,7 @@ def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path
     # training moved the parameters (head biases start at 0): not two untouched inits
     assert np.abs(rank0['layer6.conv2d_list.0.bias']).max() > 1e-4
 
-    items = {tag: json.loads((tmp_path / f'items_{tag}.json').read_text())
+    items = {tag: json.loads((out / f'items_{tag}.json').read_text())
              for tag in ('rank0_of2', 'rank1_of2', 'rank0_of1')}
     shard0, shard1 = items['rank0_of2'][:4], items['rank1_of2'][:4]
     assert not set(shard0) & set(shard1)                    # disjoint
@@ -47,7 +54,7 @@ def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path
     assert items['rank0_of1'][:8] == [v for pair in zip(shard0, shard1) for v in pair]
 
     # pseudo labels split across the ranks equal those of one process, byte for byte
-    one, two = tmp_path / 'pseudo_1', tmp_path / 'pseudo_2'
+    one, two = out / 'pseudo_1', out / 'pseudo_2'
     assert json.loads((one / 'stats.json').read_text()) == json.loads(
         (two / 'stats.json').read_text())
     names = (one / 'list.txt').read_text().split()
@@ -56,22 +63,9 @@ def test_two_ranks_equal_one_process_on_the_combined_batches(generated, tmp_path
         assert (one / 'labels' / name).read_bytes() == (two / 'labels' / name).read_bytes()
 
 
-@pytest.mark.e2e
-def test_two_ranks_train_the_adaptseg_baseline_as_one_process(generated, tmp_path):
-    """The Baseline's step on 2 ranks: the segmenter and the discriminators (their gradients
-    averaged over the ranks too) end as one process's on the combined batches."""
-    _, data_cfg = generated
-    env = dict(os.environ, ONEDNN_MAX_CPU_ISA='AVX2',
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
-    subprocess.run([shutil.which('msrun', path=env['PATH']), '--worker_num=2',
-                    '--local_worker_num=2', '--master_addr=127.0.0.1', '--master_port=8135',
-                    f'--log_dir={tmp_path / "logs"}', '--join=True', WORKER, str(tmp_path), '1',
-                    'adaptseg', TINY_CFG, data_cfg],
-                   cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
-    subprocess.run([sys.executable, WORKER, str(tmp_path), '2', 'adaptseg', TINY_CFG, data_cfg],
-                   cwd=ROOT, env=env, check=True, timeout=600, capture_output=True)
-    two, one = (read_checkpoint(str(tmp_path / run / 'final.ckpt'))
-                for run in ('run_2', 'run_1'))
+def check_adaptseg_stage(out):
+    """The segmenter and the discriminators end as one process's on the combined batches."""
+    two, one = (read_checkpoint(str(out / run / 'final.ckpt')) for run in ('run_2', 'run_1'))
     names = [k for k in two if not k.startswith(('meta.', 'optimizer.'))]
     assert sum(k.startswith('discriminator.') for k in names) == 63 and set(names) <= set(one)
     # One step (tests/dp_worker.py): the discriminators' Adam moments are their averaged

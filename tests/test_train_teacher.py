@@ -96,8 +96,8 @@ def final_params(out_dir):
 @pytest.mark.e2e
 def test_killed_run_resumes_to_the_same_weights(generated, tmp_path):
     _, data_cfg = generated
-    opts = ['TRAIN.EARLY_STOP=30', 'TRAIN.MAX_ITERS=30', 'TRAIN.SAVE_PRED_EVERY=10',
-            'TRAIN.LOG_EVERY=5']
+    opts = ['TRAIN.EARLY_STOP=16', 'TRAIN.MAX_ITERS=16', 'TRAIN.SAVE_PRED_EVERY=4',
+            'TRAIN.LOG_EVERY=4']
     straight = str(tmp_path / 'straight')
     assert run_script('train_teacher.py', *teacher_args(data_cfg, straight, 'region',
                                                         *opts)).returncode == 0
@@ -105,7 +105,7 @@ def test_killed_run_resumes_to_the_same_weights(generated, tmp_path):
     args = teacher_args(data_cfg, killed, 'region', *opts)
     proc = subprocess.Popen([sys.executable, 'train_teacher.py', *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = os.path.join(killed, 'checkpoints', 'iter_000010.ckpt')
+    first = os.path.join(killed, 'checkpoints', 'iter_000004.ckpt')
     deadline = time.time() + 300
     while not os.path.isfile(first) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -125,7 +125,7 @@ def test_killed_run_resumes_to_the_same_weights(generated, tmp_path):
     assert a.keys() == b.keys()
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-    assert [r['iteration'] for r in read_log(killed) if 'loss' in r] == [5, 10, 15, 20, 25, 30]
+    assert [r['iteration'] for r in read_log(killed) if 'loss' in r] == [4, 8, 12, 16]
     assert not glob.glob(os.path.join(killed, 'checkpoints', '.*'))
 
 
