@@ -32,13 +32,17 @@ def test_seed_statistics_mean_std_and_paired_intervals():
     over_sl = entry['student_margin']['teacher_sl']      # -1.0, 0.5, 1.0: holds 0
     assert over_sl['low'] < 0 < over_sl['high']
     assert table['baselines']['target_only']['mean'] == pytest.approx(26.0)
-    # the paper's Baseline (AdaptSeg) is a column of its own, with its mean ± std
+    # the paper's Baseline (AdaptSeg) is a column of its own, with its mean ± std, and the
+    # student's paired margin over it
     assert table['baselines']['adaptseg'] == pytest.approx({'mean': 20.0, 'std': 1.0, 'n': 3})
+    over_adaptseg = entry['student_margin']['adaptseg']  # differences 9.0, 12.0, 12.0
+    assert over_adaptseg['mean'] == pytest.approx(11.0) and over_adaptseg['low'] > 0
     runs = [(0, seed, res) for seed, res in zip((1, 2, 3), results)]
     text = seed_statistics.markdown(table, runs, 'mIoU-19')
     assert 'mean ± std over seeds 1, 2, 3' in text
     assert '| 1 | 29.50 ± 0.50 |' in text and '31.00 ± 1.00 |' in text
     assert f'| 1 | +1.50 [{1.5 - half:+.2f}, {1.5 + half:+.2f}] |' in text
+    assert 'over target-only | over the AdaptSeg Baseline |' in text
     assert '| 0 | 2 | 1 | 30.00 | 31.50 | 30.00 | 32.00 | 26.00 | 10.00 | 20.00 |' in text
     assert [line for line in text.splitlines() if line.startswith('| adaptseg baseline |')
             and line.endswith(' 20.00 ± 1.00 |')]
