@@ -137,15 +137,14 @@ def untrained_teachers(tiny_cfg, tmp_path):
 
 @pytest.fixture(scope='module')
 def teachers(generated, tmp_path_factory):
-    """Two briefly trained tiny teachers on the generated data (graph mode: at 40 steps its
-    faster steps make up for compiling them)."""
+    """Two briefly trained tiny teachers on the generated data."""
     _, data_cfg = generated
     out = tmp_path_factory.mktemp('teachers')
     paths = {}
     for mix in ('region', 'sample'):
         result = run_script('train_teacher.py', '--mix', mix, '--cfg', TINY_CFG, data_cfg,
-                            '--out_dir', out / mix, '--opts', 'TRAIN.EARLY_STOP=40',
-                            'TRAIN.MAX_ITERS=40', 'TRAIN.EVAL_EVERY=0', 'MODE=GRAPH')
+                            '--out_dir', out / mix, '--opts', 'TRAIN.EARLY_STOP=20',
+                            'TRAIN.MAX_ITERS=20', 'TRAIN.EVAL_EVERY=0')
         assert result.returncode == 0, result.stderr[-2000:]
         paths[mix] = str(out / mix / 'final.ckpt')
     return paths['region'], paths['sample']
@@ -203,7 +202,7 @@ def test_student_agrees_more_with_the_teachers_after_training(generated, teacher
     out = tmp_path / 'student'
     result = run_script('distill.py', '--teacher_rl', teachers[0], '--teacher_sl', teachers[1],
                         '--cfg', TINY_CFG, data_cfg, '--out_dir', out, '--opts',
-                        'TRAIN.EARLY_STOP=40', 'TRAIN.MAX_ITERS=40', 'TRAIN.EVAL_EVERY=0')
+                        'TRAIN.EARLY_STOP=20', 'TRAIN.MAX_ITERS=20', 'TRAIN.EVAL_EVERY=0')
     assert result.returncode == 0, result.stderr[-2000:]
     cfg = get_cfg([TINY_CFG, data_cfg])
     ms.set_seed(cfg.TRAIN.RANDOM_SEED)            # the student's initialisation in distill.py
