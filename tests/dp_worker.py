@@ -30,7 +30,9 @@ from engine.trainer import Trainer  # noqa: E402
 
 
 def main(out_dir, batch_size, mixes, cfg_files):
-    setup_device('CPU', 'GRAPH')
+    # PyNative, the CPU's training mode: graph mode's data parallelism, the devices', runs
+    # in tests/test_distributed.py::test_the_pipeline_under_msrun_equals_one_process
+    setup_device('CPU', 'PYNATIVE')
     rank, size = init_distributed()
     for mix in mixes.split(','):
         train(os.path.join(out_dir, mix), batch_size, mix, cfg_files, rank, size)
