@@ -166,8 +166,10 @@ def run_in_workers(manifest, todo, jobs, cores, devices=None):
                 idle.remove(w)
                 del waiting[step.name]
                 # 'held': the worker compiled the step's graph before and trains on it at once
+                # (where processes keep their compiled steps: those steps compile ahead)
                 manifest.event(step.name, 'started', worker=w + 1,
-                               **({'graph': 'held' if holders else 'new'} if step.graph else {}),
+                               **({'graph': 'held' if holders else 'new'}
+                                  if step.compile_ahead else {}),
                                **({'device': ' '.join(map(str, devices[w]))} if devices else {}))
                 running[workers[w].submit(on_device, step.work)] = (w, step, False)
                 if step.graph:
