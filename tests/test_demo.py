@@ -65,12 +65,12 @@ def test_demo_runs_every_stage_and_writes_the_table(tmp_path):
     assert table['baselines'] == EXPECTED_BASELINES
     assert weights_digest(exp) == EXPECTED_WEIGHTS
     events = json.loads((exp / 'manifest.json').read_text())['events']
-    # Each step the pipeline gave to a worker holding its graph (compiled ahead, or for an
-    # earlier round) trained on that graph (engine/schedule.py); which steps those are
-    # depends on which worker is free first, and the second round has at least one.
+    # Each step the pipeline gave to a worker holding its graph (compiled ahead while the
+    # source-only model trained, or for an earlier round) trained on that graph
+    # (engine/schedule.py); which steps those are depends on which worker is free first.
     on_held_graph = [e['step'] for e in events
                      if e['event'] == 'started' and e.get('graph') == 'held']
-    assert any(step.startswith('round2/') for step in on_held_graph), events
+    assert on_held_graph, events
     assert result.stdout.count('the training step was compiled before in this process') == len(
         on_held_graph)
     finished = {e['step'] for e in events if e['event'] == 'finished'}
