@@ -28,7 +28,6 @@ import re
 import time
 
 import mindspore as ms
-import numpy as np
 import yaml
 from mindspore import nn, ops
 from tqdm import tqdm
@@ -42,7 +41,8 @@ from engine.run_dir import check_writable
 from net.deeplabv2_mindspore import build_model
 from net.predict import Predictor
 from utils.checkpoint import (DISCRIMINATOR_PREFIX, final_checkpoint_problem,
-                              load_net_checkpoint, read_checkpoint, save_checkpoint)
+                              load_net_checkpoint, named_parameters, non_finite,
+                              read_checkpoint, save_checkpoint)
 from utils.device import device_default, pinned_core, setup_device_for
 from utils.distributed import barrier, current_rank, grad_reducer, init_distributed
 from utils.errors import CheckpointError, ConfigError, OutputError, TrainingError
@@ -307,7 +307,7 @@ class Trainer:
         # no checkpoint is written but of finite ones. On every rank, which hold the same; on
         # the host, where the checkpoint is written from (ms.amp.all_finite would compile a
         # graph of every parameter in each new process).
-        if not all(np.isfinite(p.asnumpy()).all() for p in self.net.get_parameters()):
+        if non_finite(named_parameters(self.net)):
             raise self.diverged(f'the weights are not finite at iteration {iteration}')
         if self.rank != 0:
             return

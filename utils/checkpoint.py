@@ -112,11 +112,16 @@ def architecture_difference(expected, found):
             ' '.join(options))
 
 
+def non_finite(named_tensors):
+    """The names of the (name, tensor) pairs holding a NaN or an infinity, checked on the
+    host (where a checkpoint is read into and written from)."""
+    return [name for name, tensor in named_tensors if not np.isfinite(tensor.asnumpy()).all()]
+
+
 def check_finite(net, params, path):
     """Refuse weights with a NaN or an infinity (a training that diverged): what they compute
     looks like a result and is none."""
-    bad = [name for name, _ in named_parameters(net)
-           if not np.isfinite(params[name].asnumpy()).all()]
+    bad = non_finite((name, params[name]) for name, _ in named_parameters(net))
     if bad:
         raise CheckpointError(f'{path}: {len(bad)} of its tensors hold NaN or infinite values '
                               f'({_describe(bad, 2)}): the training that wrote it diverged')
